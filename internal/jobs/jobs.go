@@ -1,0 +1,142 @@
+// Package jobs runs Aftercare's background work on River over the shared
+// *sql.DB. Services insert jobs in the transaction of the write that causes
+// them (InsertTx), so a committed write always gets its reactions and a
+// rolled-back one never does. Feature packages register their workers with
+// Workers() before Start.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Options tunes the queue; zero values take production defaults.
+type Options struct {
+	Concurrency  int
+	PollInterval time.Duration
+	// RetryBase is the first retry delay; each later one doubles, capped at an hour.
+	RetryBase time.Duration
+	Logger    *slog.Logger
+}
+
+// Queue inserts and works jobs.
+type Queue struct {
+	db       *sql.DB
+	opts     Options
+	inserter *river.Client[*sql.Tx]
+	workers  *river.Workers
+	periodic []*river.PeriodicJob
+	runner   *river.Client[*sql.Tx]
+	events   []func(*river.Event)
+}
+
+// New returns a queue that can insert jobs at once and work them after Start.
+func New(db *sql.DB, opts Options) (*Queue, error) {
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 10
+	}
+	if opts.PollInterval == 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.RetryBase == 0 {
+		opts.RetryBase = 15 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	inserter, err := river.NewClient(riverdatabasesql.New(db), &river.Config{Logger: opts.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return &Queue{db: db, opts: opts, inserter: inserter, workers: river.NewWorkers()}, nil
+}
+
+// Workers is the registry that feature packages add their workers to.
+func (q *Queue) Workers() *river.Workers { return q.workers }
+
+// AddPeriodic schedules a repeated sweep; call before Start.
+func (q *Queue) AddPeriodic(j *river.PeriodicJob) { q.periodic = append(q.periodic, j) }
+
+// OnEvent registers a function called for every finished job (metrics).
+func (q *Queue) OnEvent(fn func(*river.Event)) { q.events = append(q.events, fn) }
+
+// InsertTx inserts a job in tx; it runs only if tx commits.
+func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) error {
+	if _, err := q.inserter.InsertTx(ctx, tx, args, opts); err != nil {
+		return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
+	}
+	return nil
+}
+
+// Insert inserts a job outside any transaction.
+func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	if _, err := q.inserter.Insert(ctx, args, opts); err != nil {
+		return fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
+	}
+	return nil
+}
+
+// Start begins working jobs until ctx ends or Stop is called.
+func (q *Queue) Start(ctx context.Context) error {
+	runner, err := river.NewClient(riverdatabasesql.New(q.db), &river.Config{
+		Logger:            q.opts.Logger,
+		Workers:           q.workers,
+		PeriodicJobs:      q.periodic,
+		FetchPollInterval: q.opts.PollInterval,
+		FetchCooldown:     min(q.opts.PollInterval, 100*time.Millisecond),
+		RetryPolicy:       backoff{base: q.opts.RetryBase},
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.opts.Concurrency}},
+		JobTimeout:        2 * time.Minute,
+	})
+	if err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
+	q.runner = runner
+	if len(q.events) > 0 {
+		ch, cancel := runner.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled, river.EventKindJobSnoozed)
+		go func() {
+			defer cancel()
+			for ev := range ch {
+				for _, fn := range q.events {
+					fn(ev)
+				}
+			}
+		}()
+	}
+	if err := runner.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	return nil
+}
+
+// Stop waits for running jobs to finish, or cancels them when ctx ends.
+func (q *Queue) Stop(ctx context.Context) error {
+	if q.runner == nil {
+		return nil
+	}
+	err := q.runner.Stop(ctx)
+	if ctx.Err() != nil {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return q.runner.StopAndCancel(cctx)
+	}
+	return err
+}
+
+// backoff doubles the delay from base at each attempt, capped at an hour.
+type backoff struct{ base time.Duration }
+
+func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	d := b.base
+	for i := 1; i < job.Attempt && d < time.Hour; i++ {
+		d *= 2
+	}
+	return time.Now().Add(min(d, time.Hour))
+}

@@ -1,0 +1,105 @@
+// Package server assembles the Fiber application: middleware, the one place
+// where errors become status codes and pages, health, readiness and metrics.
+// Feature packages mount their routes on the returned app in cmd.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"net/http"
+
+	"github.com/aftercare/aftercare/internal/settings"
+	"github.com/aftercare/aftercare/web"
+)
+
+// Options are the server's dependencies and limits.
+type Options struct {
+	DB             *sqlx.DB
+	Logger         *slog.Logger
+	Views          *web.Engine
+	Metrics        *Metrics
+	DBTimeout      time.Duration
+	MaxBodyBytes   int
+	SecureCookies  bool
+	TrustedProxies []string
+	// BaseURL is the public origin; unsafe requests from another origin are refused.
+	BaseURL string
+}
+
+// New returns the application with middleware, health and metrics routes.
+func New(o Options) *fiber.App {
+	if o.DBTimeout == 0 {
+		o.DBTimeout = 5 * time.Second
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = 4 << 20
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
+	eh := &errorHandler{log: o.Logger}
+	cfg := fiber.Config{
+		AppName:                 "aftercare",
+		Immutable:               true,
+		BodyLimit:               o.MaxBodyBytes,
+		ReadTimeout:             15 * time.Second,
+		WriteTimeout:            30 * time.Second,
+		IdleTimeout:             90 * time.Second,
+		ReadBufferSize:          16 * 1024,
+		Views:                   o.Views,
+		PassLocalsToViews:       true,
+		ErrorHandler:            eh.handle,
+		DisableStartupMessage:   true,
+		EnableTrustedProxyCheck: len(o.TrustedProxies) > 0,
+		TrustedProxies:          o.TrustedProxies,
+	}
+	if len(o.TrustedProxies) > 0 {
+		cfg.ProxyHeader = fiber.HeaderXForwardedFor
+	}
+	app := fiber.New(cfg)
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e interface{}) {
+		o.Logger.Error("panic", "request_id", RequestID(c), "panic", e)
+	}}))
+	app.Use(requestID, accessLog(o.Logger), securityHeaders, o.Metrics.middleware)
+	app.Use(deadline(o.DBTimeout))
+	app.Use(storeSettings(o.DB))
+	app.Use(CSRF(CSRFConfig{Secure: o.SecureCookies, BaseURL: o.BaseURL}))
+	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(web.Static()), MaxAge: 3600}))
+
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	app.Get("/readyz", func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+		defer cancel()
+		if err := o.DB.PingContext(ctx); err != nil {
+			o.Logger.Warn("not ready", "error", err)
+			return c.Status(fiber.StatusServiceUnavailable).SendString("database unavailable")
+		}
+		return c.SendString("ready")
+	})
+	app.Get("/metrics", o.Metrics.handler())
+	return app
+}
+
+// storeSettings puts the store's branding in the view locals of every page.
+func storeSettings(db *sqlx.DB) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p := c.Path()
+		if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/static/") || p == "/metrics" || p == "/healthz" {
+			return c.Next()
+		}
+		s, err := settings.Load(c.UserContext(), db)
+		if err != nil {
+			return err
+		}
+		c.Locals("store", s)
+		return c.Next()
+	}
+}

@@ -1,0 +1,53 @@
+// Package settings reads and writes the store's settings row: branding and
+// time zone used by pages and emails.
+package settings
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Store is the store's identity as shoppers see it.
+type Store struct {
+	StoreName    string `db:"store_name"`
+	StoreURL     string `db:"store_url"`
+	LogoURL      string `db:"logo_url"`
+	AccentColor  string `db:"accent_color"`
+	SupportEmail string `db:"support_email"`
+	TimeZone     string `db:"time_zone"`
+}
+
+// Location returns the store's time zone, or UTC when it is unknown.
+func (s Store) Location() *time.Location {
+	if loc, err := time.LoadLocation(s.TimeZone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// Load returns the settings.
+func Load(ctx context.Context, q sqlx.QueryerContext) (Store, error) {
+	var s Store
+	err := sqlx.GetContext(ctx, q, &s, `SELECT store_name, store_url, logo_url, accent_color, support_email, time_zone FROM settings`)
+	if err != nil {
+		return s, fmt.Errorf("settings: load: %w", err)
+	}
+	return s, nil
+}
+
+// Save replaces the settings; the caller validates them.
+func Save(ctx context.Context, q sqlx.ExecerContext, s Store) error {
+	if _, err := time.LoadLocation(s.TimeZone); err != nil {
+		return fmt.Errorf("settings: unknown time zone %q", s.TimeZone)
+	}
+	_, err := q.ExecContext(ctx, `UPDATE settings SET store_name = $1, store_url = $2, logo_url = $3, accent_color = $4,
+		support_email = $5, time_zone = $6, updated_at = now()`,
+		s.StoreName, s.StoreURL, s.LogoURL, s.AccentColor, s.SupportEmail, s.TimeZone)
+	if err != nil {
+		return fmt.Errorf("settings: save: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+)
+
+// Funcs are the template functions every page and email may use.
+func Funcs() template.FuncMap {
+	return template.FuncMap{
+		"money":    Money,
+		"inZone":   InZone,
+		"dateLong": func(t time.Time) string { return t.Format("Monday 2 January 2006") },
+		"dateTime": func(t time.Time) string { return t.Format("Mon 2 Jan 2006, 15:04") },
+		"isoTime":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"upper":    strings.ToUpper,
+		"title": func(s string) string {
+			s = strings.ReplaceAll(s, "_", " ")
+			if s == "" {
+				return s
+			}
+			return strings.ToUpper(s[:1]) + s[1:]
+		},
+		"add":     func(a, b int) int { return a + b },
+		"safeCSS": func(s string) template.CSS { return template.CSS(s) },
+	}
+}
+
+// currencyDigits lists currencies whose minor unit is not 1/100 (ISO 4217).
+var currencyDigits = map[string]int{
+	"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "UGX": 0, "XAF": 0, "XOF": 0, "PYG": 0, "HUF": 2,
+	"BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3,
+}
+
+var currencySymbols = map[string]string{"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "CHF": "CHF "}
+
+// Money formats an amount in minor units, e.g. Money(1999, "USD") = "$19.99".
+func Money(minor int64, currency string) string {
+	digits, ok := currencyDigits[currency]
+	if !ok {
+		digits = 2
+	}
+	neg := minor < 0
+	if neg {
+		minor = -minor
+	}
+	scale := int64(1)
+	for i := 0; i < digits; i++ {
+		scale *= 10
+	}
+	whole, frac := minor/scale, minor%scale
+	s := groupThousands(whole)
+	if digits > 0 {
+		s += fmt.Sprintf(".%0*d", digits, frac)
+	}
+	if sym, ok := currencySymbols[currency]; ok {
+		s = sym + s
+	} else {
+		s = s + " " + currency
+	}
+	if neg {
+		s = "−" + s
+	}
+	return s
+}
+
+func groupThousands(n int64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// InZone converts t to the named IANA zone, falling back to UTC.
+func InZone(t time.Time, zone string) time.Time {
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return t.UTC()
+	}
+	return t.In(loc)
+}
