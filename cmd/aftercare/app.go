@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"github.com/aftercare/aftercare/internal/auth"
+	"github.com/aftercare/aftercare/internal/commerce"
+	"github.com/aftercare/aftercare/internal/config"
+	"github.com/aftercare/aftercare/internal/db"
+	"github.com/aftercare/aftercare/internal/jobs"
+	"github.com/aftercare/aftercare/internal/mail"
+	"github.com/aftercare/aftercare/internal/notify"
+	"github.com/aftercare/aftercare/internal/server"
+	"github.com/aftercare/aftercare/portal"
+	"github.com/aftercare/aftercare/web"
+)
+
+// App is the wired product: database, queue and HTTP application.
+type App struct {
+	Config config.Config
+	DB     *sqlx.DB
+	Queue  *jobs.Queue
+	HTTP   *fiber.App
+	Links  *auth.Links
+	Log    *slog.Logger
+}
+
+// appOptions are knobs that tests and dev turn.
+type appOptions struct {
+	PollInterval time.Duration
+	RetryBase    time.Duration
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel)) //nolint:errcheck // validated in config
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// buildApp connects to the database, migrates when configured, and wires
+// every package. The caller owns Close.
+func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptions) (*App, error) {
+	pool, err := db.Open(ctx, cfg.DatabaseURL, db.Options{MaxConns: cfg.DBMaxConns, StatementTimeout: 30 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.AutoMigrate {
+		if err := db.Migrate(ctx, pool.DB, func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	metrics := server.NewMetrics(prometheus.NewRegistry())
+	queue, err := jobs.New(pool.DB, jobs.Options{Concurrency: cfg.WorkerConcurrency, PollInterval: o.PollInterval, RetryBase: o.RetryBase, Logger: log})
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	queue.OnEvent(func(ev *river.Event) {
+		metrics.Jobs.WithLabelValues(ev.Job.Kind, string(ev.Kind)).Inc()
+	})
+
+	views, err := web.NewEngine(nil)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	renderer, err := mail.NewRenderer()
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	links := auth.NewLinks(pool, cfg.SigningKeys, cfg.BaseURL)
+	outbox := mail.NewOutbox(queue)
+	var sender mail.Sender
+	if cfg.SMTPURL != "" {
+		s, err := mail.NewSMTPSender(cfg.SMTPURL, cfg.MailFrom)
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		sender = s
+	}
+	delivery := mail.NewDelivery(pool, sender, notify.Composers(pool, links, renderer, cfg.BaseURL), mail.DeliveryOptions{
+		From:    cfg.MailFrom,
+		OnState: func(kind, state string) { metrics.Emails.WithLabelValues(kind, state).Inc() },
+	})
+	delivery.Register(queue)
+
+	sessions := auth.NewSessions(pool, cfg.SecureCookies)
+	limiter := auth.NewRateLimiter(pool)
+	apiKeys := auth.NewAPIKeys(pool)
+	commerceAPI := commerce.NewAPI(commerce.NewService(pool, outbox))
+
+	app := server.New(server.Options{
+		DB: pool, Logger: log, Views: views, Metrics: metrics, DBTimeout: cfg.DBTimeout,
+		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, BaseURL: cfg.BaseURL,
+		TrustedProxies: cfg.TrustedProxies,
+	})
+	app.Get("/api/v1/openapi.json", commerce.OpenAPIHandler)
+	commerceAPI.Routes(app.Group("/api/v1", apiKeys.Require))
+
+	app.Use(sessions.Load)
+	if cfg.DevMode {
+		mail.DevMailbox(pool).Routes(app)
+	}
+	auth.NewHandlers(pool, links, sessions, limiter, outbox, log).Routes(app)
+	app.Get("/", func(c *fiber.Ctx) error {
+		if auth.CustomerID(c) != 0 {
+			return c.Redirect("/orders", fiber.StatusSeeOther)
+		}
+		return c.Redirect("/signin", fiber.StatusSeeOther)
+	})
+	portal.NewHandlers(pool).Routes(app.Group("", auth.RequireCustomer))
+	app.Use(func(c *fiber.Ctx) error {
+		return fiber.NewError(fiber.StatusNotFound, "We could not find that page.")
+	})
+	return &App{Config: cfg, DB: pool, Queue: queue, HTTP: app, Links: links, Log: log}, nil
+}
+
+// Serve works jobs and answers HTTP on ln until ctx ends, then shuts down
+// gracefully: in-flight requests finish, running jobs get time to complete.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	if err := a.Queue.Start(ctx); err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- a.HTTP.Listener(ln) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	a.Log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := a.HTTP.ShutdownWithContext(shutdownCtx); err != nil {
+		a.Log.Error("http shutdown", "error", err)
+	}
+	if err := a.Queue.Stop(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		a.Log.Error("queue shutdown", "error", err)
+	}
+	return serveErr
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }

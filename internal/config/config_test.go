@@ -1,0 +1,79 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+const goodKey = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+func TestLoad(t *testing.T) {
+	t.Run("serve needs a database and signing keys, each named once", func(t *testing.T) {
+		_, err := Load(env(nil), false)
+		if err == nil {
+			t.Fatal("no error for empty environment")
+		}
+		for _, want := range []string{"AFTERCARE_DATABASE_URL: is required", "AFTERCARE_SIGNING_KEYS: is required"} {
+			if strings.Count(err.Error(), want) != 1 {
+				t.Errorf("error %q does not name %q once", err, want)
+			}
+		}
+	})
+	t.Run("every bad value is reported on its own line", func(t *testing.T) {
+		_, err := Load(env(map[string]string{
+			"AFTERCARE_DATABASE_URL": "mysql://x", "AFTERCARE_SIGNING_KEYS": "k1:c2hvcnQ=",
+			"AFTERCARE_DB_TIMEOUT": "soon", "AFTERCARE_AUTO_MIGRATE": "maybe", "AFTERCARE_BASE_URL": "localhost",
+			"AFTERCARE_SMTP_URL": "http://mail", "AFTERCARE_LOG_LEVEL": "loud", "AFTERCARE_WORKERS": "0",
+		}), false)
+		if err == nil {
+			t.Fatal("no error")
+		}
+		for _, name := range []string{"AFTERCARE_DATABASE_URL", "AFTERCARE_SIGNING_KEYS", "AFTERCARE_DB_TIMEOUT", "AFTERCARE_AUTO_MIGRATE", "AFTERCARE_BASE_URL", "AFTERCARE_SMTP_URL", "AFTERCARE_LOG_LEVEL", "AFTERCARE_WORKERS"} {
+			if !strings.Contains(err.Error(), "\n  "+name+": ") {
+				t.Errorf("error does not report %s:\n%v", name, err)
+			}
+		}
+	})
+	t.Run("a complete environment loads with defaults", func(t *testing.T) {
+		c, err := Load(env(map[string]string{"DATABASE_URL": "postgres://u@h/db", "AFTERCARE_SIGNING_KEYS": goodKey + ",k0:" + strings.Repeat("A", 44)}), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Addr != ":8080" || c.BaseURL != "http://localhost:8080" || c.AutoMigrate || len(c.SigningKeys) != 2 || c.SigningKeys[0].ID != "k1" {
+			t.Fatalf("unexpected config %+v", c)
+		}
+	})
+	t.Run("dev needs nothing and migrates by default", func(t *testing.T) {
+		c, err := Load(env(nil), true)
+		if err != nil || !c.AutoMigrate {
+			t.Fatalf("dev config: %+v, %v", c, err)
+		}
+	})
+	t.Run("a duplicate kid is refused", func(t *testing.T) {
+		if _, err := ParseSigningKeys(goodKey + "," + goodKey); err == nil {
+			t.Fatal("duplicate kid accepted")
+		}
+	})
+}
+
+func TestEveryVariableIsDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile("../../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Vars {
+		if !strings.Contains(string(readme), "| `"+v.Name+"` |") {
+			t.Errorf("README.md configuration table lacks %s", v.Name)
+		}
+		if !strings.Contains(string(example), v.Name+"=") {
+			t.Errorf(".env.example lacks %s", v.Name)
+		}
+	}
+}
