@@ -50,6 +50,9 @@ func (h *errorHandler) handle(c *fiber.Ctx, err error) error {
 		}
 	} else if errors.As(err, &fe) {
 		status, message = fe.Code, fe.Message
+		if status == fiber.StatusNotFound {
+			message = "We could not find what you asked for."
+		}
 		if status == fiber.StatusRequestEntityTooLarge {
 			message = "The request body is larger than this server accepts."
 		}
@@ -83,7 +86,7 @@ func wantsJSON(c *fiber.Ctx) bool {
 func titleOf(status int) string {
 	switch status {
 	case fiber.StatusNotFound:
-		return "Page not found"
+		return "Not found"
 	case fiber.StatusUnprocessableEntity, fiber.StatusBadRequest:
 		return "Invalid request"
 	case fiber.StatusUnauthorized:

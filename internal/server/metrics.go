@@ -4,8 +4,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -48,16 +48,13 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 // Registry returns the registry, for packages that add their own series.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-func (m *Metrics) middleware(c *fiber.Ctx) error {
-	start := time.Now()
-	err := c.Next()
+func (m *Metrics) observe(c *fiber.Ctx, status int, d time.Duration) {
 	route := c.Route().Path
-	if c.Route().Method == "USE" || route == "" {
+	if c.Route().Method == "USE" || route == "" || route == "/" && c.Path() != "/" {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(route, c.Method(), strconv.Itoa(c.Response().StatusCode())).Inc()
-	m.latency.WithLabelValues(route, c.Method()).Observe(time.Since(start).Seconds())
-	return err
+	m.requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route, c.Method()).Observe(d.Seconds())
 }
 
 func (m *Metrics) handler() fiber.Handler {

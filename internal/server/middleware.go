@@ -42,7 +42,9 @@ func validRequestID(id string) bool {
 	return true
 }
 
-func accessLog(log *slog.Logger) fiber.Handler {
+// observe logs each request as a JSON line and counts it in the metrics,
+// after the error handler has written the response so the status is true.
+func observe(log *slog.Logger, m *Metrics) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		err := c.Next()
@@ -53,6 +55,7 @@ func accessLog(log *slog.Logger) fiber.Handler {
 			}
 		}
 		status := c.Response().StatusCode()
+		m.observe(c, status, time.Since(start))
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError

@@ -68,7 +68,7 @@ func New(o Options) *fiber.App {
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e interface{}) {
 		o.Logger.Error("panic", "request_id", RequestID(c), "panic", e)
 	}}))
-	app.Use(requestID, accessLog(o.Logger), securityHeaders, o.Metrics.middleware)
+	app.Use(requestID, observe(o.Logger, o.Metrics), securityHeaders)
 	app.Use(deadline(o.DBTimeout))
 	app.Use(storeSettings(o.DB))
 	app.Use(CSRF(CSRFConfig{Secure: o.SecureCookies, BaseURL: o.BaseURL}))
@@ -92,7 +92,7 @@ func New(o Options) *fiber.App {
 func storeSettings(db *sqlx.DB) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p := c.Path()
-		if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/static/") || p == "/metrics" || p == "/healthz" {
+		if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/static/") || p == "/metrics" || p == "/healthz" || p == "/readyz" {
 			return c.Next()
 		}
 		s, err := settings.Load(c.UserContext(), db)
