@@ -28,12 +28,13 @@ import (
 
 // App is the wired product: database, queue and HTTP application.
 type App struct {
-	Config config.Config
-	DB     *sqlx.DB
-	Queue  *jobs.Queue
-	HTTP   *fiber.App
-	Links  *auth.Links
-	Log    *slog.Logger
+	Config   config.Config
+	DB       *sqlx.DB
+	Queue    *jobs.Queue
+	HTTP     *fiber.App
+	Links    *auth.Links
+	Commerce *commerce.Service
+	Log      *slog.Logger
 }
 
 // appOptions are knobs that tests and dev turn.
@@ -101,7 +102,8 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 	sessions := auth.NewSessions(pool, cfg.SecureCookies)
 	limiter := auth.NewRateLimiter(pool)
 	apiKeys := auth.NewAPIKeys(pool)
-	commerceAPI := commerce.NewAPI(commerce.NewService(pool, outbox))
+	commerceSvc := commerce.NewService(pool, outbox)
+	commerceAPI := commerce.NewAPI(commerceSvc)
 
 	app := server.New(server.Options{
 		DB: pool, Logger: log, Views: views, Metrics: metrics, DBTimeout: cfg.DBTimeout,
@@ -122,11 +124,12 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 		}
 		return c.Redirect("/signin", fiber.StatusSeeOther)
 	})
-	portal.NewHandlers(pool).Routes(app.Group("", auth.RequireCustomer))
+	app.Use("/orders", auth.RequireCustomer)
+	portal.NewHandlers(pool).Routes(app)
 	app.Use(func(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, "We could not find that page.")
 	})
-	return &App{Config: cfg, DB: pool, Queue: queue, HTTP: app, Links: links, Log: log}, nil
+	return &App{Config: cfg, DB: pool, Queue: queue, HTTP: app, Links: links, Commerce: commerceSvc, Log: log}, nil
 }
 
 // Serve works jobs and answers HTTP on ln until ctx ends, then shuts down

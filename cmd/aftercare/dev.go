@@ -16,7 +16,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/aftercare/aftercare/internal/auth"
 	"github.com/aftercare/aftercare/internal/config"
 	"github.com/aftercare/aftercare/internal/demo"
 	"github.com/aftercare/aftercare/internal/pglocal"
@@ -75,7 +74,7 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer app.Close()
 	var shopper int64
 	if !*noSeed {
-		if shopper, err = demo.Seed(ctx, app.DB, app.Queue); err != nil {
+		if shopper, err = demo.Seed(ctx, app.DB, app.Commerce); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
@@ -127,5 +126,3 @@ func ensureDatabase(ctx context.Context, adminURL, name string) error {
 	}
 	return nil
 }
-
-var _ = auth.SignInTTL

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -100,7 +101,7 @@ func idOf(t *testing.T, m map[string]any) int64 {
 func (l *liveApp) placeDemoOrder(t *testing.T, email, number string) int64 {
 	t.Helper()
 	now := time.Now().UTC()
-	l.api(t, "PUT", "/api/v1/products/KETTLE-1", map[string]any{"title": "Gooseneck kettle", "returnable": true, "guide_markdown": "# Brewing\nFill to the line."}, 200)
+	l.api(t, "PUT", "/api/v1/products/KETTLE-1", map[string]any{"title": "Gooseneck kettle", "returnable": true, "guide_md": "# Brewing\nFill to the line."}, 201)
 	order := l.api(t, "POST", "/api/v1/orders", map[string]any{
 		"external_id": "ext-" + number, "number": number, "placed_at": now.Add(-2 * time.Hour).Format(time.RFC3339),
 		"customer": map[string]any{"email": email, "name": "Jane Doe"}, "currency": "USD",
@@ -159,15 +160,15 @@ func TestShopperOpensConfirmationLinkAndSeesTimeline(t *testing.T) {
 		t.Fatalf("no magic link to %s in the confirmation:\n%s", l.base, text)
 	}
 
-	ctx := browsertest.New(t, 60*time.Second)
+	ctx := browsertest.New(t)
 	shots := t.TempDir()
-	if err := chromedp.Do(ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`form[action="/m"] button`))); err != nil {
-		t.Fatalf("open the link: %v", err)
+	if dir := os.Getenv("AFTERCARE_SCREENSHOTS"); dir != "" {
+		shots = dir // keep them to look at
 	}
+	continueButton := chromedp.CSS(`form[action="/m"] button`)
+	browsertest.Step(t, ctx, "open the link", chromedp.Navigate(link), chromedp.WaitVisible(continueButton))
 	browsertest.Screenshot(t, ctx, shots, "continue")
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form[action="/m"] button`)), chromedp.WaitVisible(chromedp.CSS(`ol.timeline`))); err != nil {
-		t.Fatalf("press Continue: %v", err)
-	}
+	browsertest.Step(t, ctx, "press Continue", chromedp.Click(continueButton), chromedp.WaitVisible(chromedp.CSS(`ol.timeline`)))
 	page, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
 	if err != nil {
 		t.Fatal(err)
@@ -181,16 +182,12 @@ func TestShopperOpensConfirmationLinkAndSeesTimeline(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 
 	// The link was spent: opening it again offers a fresh one, never a session.
-	if err := chromedp.Do(ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.Step(t, ctx, "open the spent link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("main")))
 	html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(html, `action="/m/fresh"`) {
-		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form[action="/m"] button`)), chromedp.WaitVisible(chromedp.CSS(`form[action="/m/fresh"]`))); err != nil {
-			t.Fatalf("a spent link was not refused: %v", err)
-		}
+		browsertest.Step(t, ctx, "press Continue on the spent link", chromedp.Click(continueButton), chromedp.WaitVisible(chromedp.CSS(`form[action="/m/fresh"]`)))
 	}
 }

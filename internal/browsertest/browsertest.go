@@ -9,15 +9,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 )
 
-// New returns a browser tab context that lives until the test ends. Every
-// action run on it should finish within timeout.
-func New(t testing.TB, timeout time.Duration) context.Context {
+// New returns a browser tab context that lives until the test ends. Give
+// each step its own deadline with Step, so a failed step can still be shown.
+func New(t testing.TB) context.Context {
 	t.Helper()
 	path := findChromium()
 	if path == "" {
@@ -44,21 +45,36 @@ func New(t testing.TB, timeout time.Duration) context.Context {
 		cancelAlloc()
 		t.Fatalf("start chromium: %v", err)
 	}
-	tctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() {
-		cancelTimeout()
 		cancelCtx()
 		cancelAlloc()
 	})
-	return tctx
+	return ctx
 }
 
-// Screenshot saves a full-page PNG in dir and returns its path.
+// Step runs actions with a deadline; when they fail it saves a screenshot
+// and logs the page's address and text before failing the test.
+func Step(t testing.TB, ctx context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
+		defer dcancel()
+		loc, _ := chromedp.Run(dctx, chromedp.Location())
+		body, _ := chromedp.Run(dctx, chromedp.Text(chromedp.CSS("body")))
+		shot := Screenshot(t, dctx, os.TempDir(), "failed-"+strings.ReplaceAll(t.Name(), "/", "_"))
+		t.Fatalf("%s: %v\nat %s (screenshot %s):\n%s", name, err, loc, shot, body)
+	}
+}
+
+// Screenshot saves a full-page PNG (quality 100 means PNG, not JPEG) in dir and returns its path.
 func Screenshot(t testing.TB, ctx context.Context, dir, name string) string {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
-		t.Fatalf("screenshot: %v", err)
+		t.Logf("screenshot: %v", err)
+		return ""
 	}
 	p := filepath.Join(dir, name+".png")
 	if err := os.WriteFile(p, png, 0o644); err != nil {

@@ -78,9 +78,11 @@ func securityHeaders(c *fiber.Ctx) error {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-	// Magic-link URLs carry tokens: never leak them through Referer.
+	// Magic-link URLs carry tokens: never leak them to another site through
+	// Referer. (no-referrer would make browsers send "Origin: null" on the
+	// Continue form, which the CSRF origin check must refuse.)
 	if strings.HasPrefix(c.Path(), "/m/") {
-		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
 	} else {
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")

@@ -1,0 +1,161 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/riverqueue/river"
+
+	"github.com/aftercare/aftercare/internal/db"
+	"github.com/aftercare/aftercare/internal/fault"
+	"github.com/aftercare/aftercare/internal/jobs"
+)
+
+// DeliveryOptions tunes delivery.
+type DeliveryOptions struct {
+	// From is the sender address, e.g. "Our store <hello@example.com>".
+	From string
+	// OnState, when set, is called after each change of a message's state
+	// with its kind and "sent", "kept", "failed", "skipped" or "retry"
+	// (metrics: emails by state).
+	OnState func(kind, state string)
+}
+
+// Delivery renders and sends queued messages; it is the worker of the
+// "mail.deliver" job.
+type Delivery struct {
+	db        *sqlx.DB
+	sender    Sender
+	composers map[string]Composer
+	opts      DeliveryOptions
+}
+
+// NewDelivery returns the delivery worker. A nil sender keeps every message
+// (status "kept") for the dev mailbox instead of sending it. composers maps
+// each message kind to what renders it; a message of another kind fails.
+func NewDelivery(db *sqlx.DB, sender Sender, composers map[string]Composer, opts DeliveryOptions) *Delivery {
+	if opts.OnState == nil {
+		opts.OnState = func(string, string) {}
+	}
+	return &Delivery{db: db, sender: sender, composers: composers, opts: opts}
+}
+
+// Register adds the delivery worker to q; call before q.Start.
+func (d *Delivery) Register(q *jobs.Queue) { river.AddWorker(q.Workers(), d.Worker()) }
+
+// Worker returns the River worker of DeliverArgs jobs.
+func (d *Delivery) Worker() river.Worker[DeliverArgs] { return &deliverWorker{d: d} }
+
+type deliverWorker struct {
+	river.WorkerDefaults[DeliverArgs]
+	d *Delivery
+}
+
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	return w.d.deliver(ctx, job.Args.MessageID, job.Attempt >= job.MaxAttempts)
+}
+
+// deliver renders message id if needed, then sends it once. lastTry says
+// that River will not retry a failure, so the message is marked failed.
+func (d *Delivery) deliver(ctx context.Context, id int64, lastTry bool) error {
+	m, err := getMessage(ctx, d.db, id, false)
+	if fault.Is(err, fault.NotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if m.Status != StatusQueued {
+		return nil // done before: a retry or a second instance
+	}
+	if !m.RenderedAt.Valid {
+		if err := d.render(ctx, m, lastTry); err != nil {
+			return err
+		}
+	}
+	return d.send(ctx, id, lastTry)
+}
+
+// render composes m and stores the content before any attempt to send, so
+// every retry sends the same words and the same magic link.
+func (d *Delivery) render(ctx context.Context, m Message, lastTry bool) error {
+	composer, ok := d.composers[m.Kind]
+	if !ok {
+		return d.finish(ctx, m, StatusFailed, Permanent(fmt.Errorf("mail: no composer for kind %q", m.Kind)))
+	}
+	c, err := composer.Compose(ctx, m)
+	if err != nil {
+		switch {
+		case IsSkip(err):
+			return d.finish(ctx, m, StatusSkipped, err)
+		case IsPermanent(err) || lastTry:
+			return d.finish(ctx, m, StatusFailed, err)
+		}
+		if serr := setStatus(ctx, d.db, m.ID, StatusQueued, false, err.Error()); serr != nil {
+			return errors.Join(err, serr)
+		}
+		d.opts.OnState(m.Kind, "retry")
+		return fmt.Errorf("mail: compose message %d: %w", m.ID, err)
+	}
+	// A concurrent worker may have rendered it first; then its content wins.
+	if _, err := saveRendered(ctx, d.db, m.ID, c); err != nil {
+		return err
+	}
+	return nil
+}
+
+// finish ends a message that will not be sent and cancels its job.
+func (d *Delivery) finish(ctx context.Context, m Message, status string, cause error) error {
+	if err := setStatus(ctx, d.db, m.ID, status, false, cause.Error()); err != nil {
+		return errors.Join(cause, err)
+	}
+	d.opts.OnState(m.Kind, status)
+	return river.JobCancel(cause)
+}
+
+// send hands the rendered message to the sender while holding its row lock,
+// so two workers can never send one message at the same time. A crash after
+// the server accepted it but before the commit resends it on retry: SMTP
+// offers no better than at-least-once.
+func (d *Delivery) send(ctx context.Context, id int64, lastTry bool) error {
+	var result error
+	var kind, state string
+	err := db.InTx(ctx, d.db, func(tx *sqlx.Tx) error {
+		m, err := getMessage(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if m.Status != StatusQueued {
+			return nil
+		}
+		kind = m.Kind
+		if d.sender == nil {
+			state = StatusKept
+			return setStatus(ctx, tx, id, StatusKept, false, "")
+		}
+		sendErr := d.sender.Send(ctx, d.opts.From, m)
+		switch {
+		case sendErr == nil:
+			state = StatusSent
+			return setStatus(ctx, tx, id, StatusSent, true, "")
+		case IsPermanent(sendErr) || lastTry:
+			state, result = StatusFailed, river.JobCancel(sendErr)
+			return setStatus(ctx, tx, id, StatusFailed, true, sendErr.Error())
+		default:
+			state, result = "retry", fmt.Errorf("mail: send message %d: %w", id, sendErr)
+			return setStatus(ctx, tx, id, StatusQueued, true, sendErr.Error())
+		}
+	})
+	if err != nil {
+		if result != nil {
+			return errors.Join(result, err)
+		}
+		return err
+	}
+	if state != "" {
+		d.opts.OnState(kind, state)
+	}
+	return result
+}

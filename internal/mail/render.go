@@ -1,0 +1,139 @@
+package mail
+
+import (
+	"bytes"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"path"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/aftercare/aftercare/internal/settings"
+	"github.com/aftercare/aftercare/web"
+)
+
+// View is what every email template sees: the store's branding as .Store
+// and the email's own fields as .Data.
+type View struct {
+	Store settings.Store
+	Data  any
+	// Subject is set by Render from the .txt "subject", for the HTML title.
+	Subject string
+}
+
+// button is the argument of the layout's "button" template.
+type button struct{ Accent, URL, Label string }
+
+// Renderer renders the emails under web/templates/email. Each email <name>
+// has two files: <name>.html defines "body" (and optionally "preheader", the
+// preview line) inside layout.html; <name>.txt defines "subject" and "body"
+// inside layout.txt. partials.html and partials.txt hold shared parts.
+// Templates are parsed once, by NewRenderer.
+type Renderer struct {
+	html map[string]*htmltemplate.Template
+	text map[string]*texttemplate.Template
+}
+
+// NewRenderer parses every email template with the functions of web.Funcs.
+// It returns an error naming the file when a template is broken or an email
+// lacks its .html or .txt half.
+func NewRenderer() (*Renderer, error) {
+	return newRenderer(web.Templates())
+}
+
+func newRenderer(files fs.FS) (*Renderer, error) {
+	funcs := web.Funcs()
+	// {{template "button" (button .Store.AccentColor $url "Label")}} draws a
+	// bulletproof call-to-action button.
+	funcs["button"] = func(accent, url, label string) button { return button{accent, url, label} }
+	funcs["join"] = strings.Join
+	htmlBase, err := htmltemplate.New("email").Funcs(funcs).ParseFS(files, "email/layout.html", "email/partials.html")
+	if err != nil {
+		return nil, fmt.Errorf("mail: parse email layout: %w", err)
+	}
+	textBase, err := texttemplate.New("email").Funcs(texttemplate.FuncMap(funcs)).ParseFS(files, "email/layout.txt", "email/partials.txt")
+	if err != nil {
+		return nil, fmt.Errorf("mail: parse email layout: %w", err)
+	}
+	r := &Renderer{html: map[string]*htmltemplate.Template{}, text: map[string]*texttemplate.Template{}}
+	names, err := fs.Glob(files, "email/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range names {
+		name := strings.TrimSuffix(path.Base(p), ".html")
+		if name == "layout" || name == "partials" {
+			continue
+		}
+		h, err := htmlBase.Clone()
+		if err == nil {
+			_, err = h.ParseFS(files, p)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("mail: parse %s: %w", p, err)
+		}
+		t, err := textBase.Clone()
+		if err == nil {
+			_, err = t.ParseFS(files, "email/"+name+".txt")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("mail: parse email/%s.txt: %w", name, err)
+		}
+		if t.Lookup("subject") == nil {
+			return nil, fmt.Errorf("mail: email/%s.txt defines no subject", name)
+		}
+		r.html[name], r.text[name] = h, t
+	}
+	return r, nil
+}
+
+// Render renders email name with v into its subject, HTML and text parts.
+// It returns an error for an unknown name or a template that fails on v.
+func (r *Renderer) Render(name string, v View) (Content, error) {
+	h, ok := r.html[name]
+	if !ok {
+		return Content{}, fmt.Errorf("mail: no email template %q", name)
+	}
+	t := r.text[name]
+	var subject, text, html bytes.Buffer
+	if err := t.ExecuteTemplate(&subject, "subject", v); err != nil {
+		return Content{}, fmt.Errorf("mail: render %s subject: %w", name, err)
+	}
+	v.Subject = strings.Join(strings.Fields(subject.String()), " ")
+	if err := t.ExecuteTemplate(&text, "layout", v); err != nil {
+		return Content{}, fmt.Errorf("mail: render %s text: %w", name, err)
+	}
+	if err := h.ExecuteTemplate(&html, "layout", v); err != nil {
+		return Content{}, fmt.Errorf("mail: render %s html: %w", name, err)
+	}
+	return Content{
+		// A subject is one line: template line breaks and indents collapse.
+		Subject: v.Subject,
+		HTML:    html.String(),
+		Text:    tidyText(text.String()),
+	}, nil
+}
+
+// tidyText trims trailing spaces, leading blank lines and runs of blank
+// lines left by template actions, so the text part reads as written.
+func tidyText(s string) string {
+	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	out := make([]string, 0, len(lines))
+	blank := 0
+	for _, l := range lines {
+		if l != "-- " { // the signature separator keeps its space (RFC 3676)
+			l = strings.TrimRight(l, " \t")
+		}
+		if l == "" {
+			blank++
+			if blank > 1 || len(out) == 0 {
+				continue
+			}
+		} else {
+			blank = 0
+		}
+		out = append(out, l)
+	}
+	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
+}

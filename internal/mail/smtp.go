@@ -1,0 +1,181 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	netmail "net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+)
+
+// SMTPSender sends messages to one SMTP server over go-mail, one connection
+// per message.
+type SMTPSender struct {
+	host    string
+	options []gomail.Option
+	from    *netmail.Address
+}
+
+// NewSMTPSender configures a sender from a URL:
+//
+//	smtp://user:pass@host:587   STARTTLS when the server offers it (tls=mandatory to insist, tls=none to never)
+//	smtps://user:pass@host:465  TLS from the first byte
+//
+// Credentials, when given, are sent with AUTH PLAIN (auth=login, cram-md5,
+// scram-sha-256 or autodiscover choose another mechanism); go-mail refuses to
+// send them unencrypted except to localhost. timeout=30s bounds each
+// connection. from is the default sender address. It returns an error for a
+// malformed URL or address.
+func NewSMTPSender(rawURL, from string) (*SMTPSender, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Hostname() == "" {
+		return nil, fmt.Errorf("mail: SMTP URL must look like smtp://user:pass@host:587")
+	}
+	addr, err := netmail.ParseAddress(from)
+	if err != nil {
+		return nil, fmt.Errorf("mail: sender address %q: %w", from, err)
+	}
+	q := u.Query()
+	timeout := 30 * time.Second
+	if t := q.Get("timeout"); t != "" {
+		if timeout, err = time.ParseDuration(t); err != nil || timeout <= 0 {
+			return nil, fmt.Errorf("mail: SMTP URL: bad timeout %q", t)
+		}
+	}
+	opts := []gomail.Option{gomail.WithTimeout(timeout)}
+	port := 587
+	switch u.Scheme {
+	case "smtp":
+		policy, err := tlsPolicy(q.Get("tls"))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, gomail.WithTLSPolicy(policy))
+	case "smtps":
+		port = 465
+		opts = append(opts, gomail.WithSSL())
+	default:
+		return nil, fmt.Errorf("mail: SMTP URL scheme must be smtp or smtps, not %q", u.Scheme)
+	}
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil {
+			return nil, fmt.Errorf("mail: SMTP URL: bad port %q", p)
+		}
+	}
+	opts = append(opts, gomail.WithPort(port))
+	if user := u.User.Username(); user != "" {
+		pass, _ := u.User.Password()
+		mech, err := authType(q.Get("auth"))
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, gomail.WithSMTPAuth(mech), gomail.WithUsername(user), gomail.WithPassword(pass))
+	}
+	s := &SMTPSender{host: u.Hostname(), options: opts, from: addr}
+	// Build a client once now so that a bad option fails at start-up.
+	if _, err := gomail.NewClient(s.host, s.options...); err != nil {
+		return nil, fmt.Errorf("mail: SMTP client: %w", err)
+	}
+	return s, nil
+}
+
+func tlsPolicy(v string) (gomail.TLSPolicy, error) {
+	switch strings.ToLower(v) {
+	case "", "opportunistic":
+		return gomail.TLSOpportunistic, nil
+	case "mandatory", "starttls":
+		return gomail.TLSMandatory, nil
+	case "none":
+		return gomail.NoTLS, nil
+	}
+	return 0, fmt.Errorf("mail: SMTP URL: tls must be opportunistic, mandatory or none, not %q", v)
+}
+
+func authType(v string) (gomail.SMTPAuthType, error) {
+	switch strings.ToLower(v) {
+	case "", "plain":
+		return gomail.SMTPAuthPlain, nil
+	case "login":
+		return gomail.SMTPAuthLogin, nil
+	case "cram-md5":
+		return gomail.SMTPAuthCramMD5, nil
+	case "scram-sha-256":
+		return gomail.SMTPAuthSCRAMSHA256, nil
+	case "autodiscover":
+		return gomail.SMTPAuthAutoDiscover, nil
+	}
+	return "", fmt.Errorf("mail: SMTP URL: unknown auth %q", v)
+}
+
+// Send delivers m from the address from (the sender's default when empty)
+// as a multipart/alternative message with a text and an HTML part. A
+// recipient refused for good (5xx to RCPT TO) is a Permanent error; any
+// other failure may be retried.
+func (s *SMTPSender) Send(ctx context.Context, from string, m Message) error {
+	sender := s.from
+	if from != "" {
+		a, err := netmail.ParseAddress(from)
+		if err != nil {
+			return Permanent(fmt.Errorf("mail: sender address %q: %w", from, err))
+		}
+		sender = a
+	}
+	msg, err := s.compose(sender, m)
+	if err != nil {
+		return err
+	}
+	client, err := gomail.NewClient(s.host, s.options...)
+	if err != nil {
+		return fmt.Errorf("mail: SMTP client: %w", err)
+	}
+	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+		var se *gomail.SendError
+		if errors.As(err, &se) && se.Reason == gomail.ErrSMTPRcptTo && !se.IsTemp() && se.ErrorCode() >= 500 {
+			return Permanent(err)
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *SMTPSender) compose(from *netmail.Address, m Message) (*gomail.Msg, error) {
+	msg := gomail.NewMsg()
+	msg.FromMailAddress(from)
+	if err := msg.To(m.To); err != nil {
+		return nil, Permanent(fmt.Errorf("mail: recipient %q: %w", m.To, err))
+	}
+	msg.Subject(m.Subject)
+	msg.SetDate()
+	// A Message-ID fixed per message lets a receiving server drop a
+	// duplicate if a retry resends what it already accepted.
+	msg.SetMessageIDWithValue(fmt.Sprintf("aftercare.%d.%d@%s", m.ID, m.CreatedAt.UnixNano(), domainOf(from.Address)))
+	for name, value := range m.Headers {
+		if strings.ContainsAny(name+value, "\r\n") || name == "" {
+			return nil, Permanent(fmt.Errorf("mail: header %q has a line break", name))
+		}
+		if strings.EqualFold(name, "Reply-To") {
+			if err := msg.ReplyTo(value); err != nil {
+				return nil, Permanent(fmt.Errorf("mail: Reply-To %q: %w", value, err))
+			}
+			continue
+		}
+		msg.SetGenHeader(gomail.Header(name), value)
+	}
+	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	if m.HTML != "" {
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	}
+	return msg, nil
+}
+
+func domainOf(address string) string {
+	if i := strings.LastIndexByte(address, '@'); i >= 0 && i < len(address)-1 {
+		return address[i+1:]
+	}
+	return "localhost"
+}

@@ -1,0 +1,121 @@
+package mail
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/aftercare/aftercare/internal/fault"
+)
+
+// messageColumns lists the columns of a Message; the nullable ids read as 0.
+const messageColumns = `id, kind, dedupe_key, to_address, COALESCE(customer_id, 0) AS customer_id,
+	COALESCE(order_id, 0) AS order_id, COALESCE(shipment_id, 0) AS shipment_id, subject, html_body, text_body,
+	headers, status, attempts, last_error, rendered_at, created_at, sent_at`
+
+// messageRow is a Message as scanned, with the jsonb headers still raw.
+type messageRow struct {
+	Message
+	RawHeaders []byte `db:"headers"`
+}
+
+func (r messageRow) message() (Message, error) {
+	m := r.Message
+	m.Headers = map[string]string{}
+	if len(r.RawHeaders) > 0 {
+		if err := json.Unmarshal(r.RawHeaders, &m.Headers); err != nil {
+			return m, fmt.Errorf("mail: message %d headers: %w", m.ID, err)
+		}
+	}
+	return m, nil
+}
+
+// getMessage reads one message; with forUpdate it locks the row for the rest
+// of the transaction q. A missing row is a fault.NotFound error.
+func getMessage(ctx context.Context, q sqlx.QueryerContext, id int64, forUpdate bool) (Message, error) {
+	query := `SELECT ` + messageColumns + ` FROM messages WHERE id = $1`
+	if forUpdate {
+		query += ` FOR UPDATE`
+	}
+	var r messageRow
+	err := sqlx.GetContext(ctx, q, &r, query, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Message{}, fault.Errorf(fault.NotFound, "There is no message %d.", id)
+	}
+	if err != nil {
+		return Message{}, fmt.Errorf("mail: get message %d: %w", id, err)
+	}
+	return r.message()
+}
+
+// listMessages returns the newest messages first.
+func listMessages(ctx context.Context, q sqlx.QueryerContext, limit int) ([]Message, error) {
+	var rows []messageRow
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT `+messageColumns+` FROM messages ORDER BY created_at DESC, id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("mail: list messages: %w", err)
+	}
+	out := make([]Message, 0, len(rows))
+	for _, r := range rows {
+		m, err := r.message()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// saveRendered stores c as the content of message id unless another worker
+// rendered it first; it reports whether c was stored.
+func saveRendered(ctx context.Context, q sqlx.ExecerContext, id int64, c Content) (bool, error) {
+	headers := c.Headers
+	if headers == nil {
+		headers = map[string]string{}
+	}
+	raw, err := json.Marshal(headers)
+	if err != nil {
+		return false, fmt.Errorf("mail: message %d headers: %w", id, err)
+	}
+	res, err := q.ExecContext(ctx, `UPDATE messages SET subject = $2, html_body = $3, text_body = $4, headers = $5, rendered_at = now()
+		WHERE id = $1 AND rendered_at IS NULL`, id, c.Subject, c.HTML, c.Text, raw)
+	if err != nil {
+		return false, fmt.Errorf("mail: save rendered message %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("mail: save rendered message %d: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// setStatus records the outcome of an attempt. A delivery attempt (sent,
+// failed, or a retry) counts in attempts; lastError "" keeps the previous
+// one, so a message sent after failures still tells why it was late.
+func setStatus(ctx context.Context, q sqlx.ExecerContext, id int64, status string, attempted bool, lastError string) error {
+	inc := 0
+	if attempted {
+		inc = 1
+	}
+	_, err := q.ExecContext(ctx, `UPDATE messages SET status = $2, attempts = attempts + $3, last_error = COALESCE(NULLIF($4, ''), last_error),
+		sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
+		WHERE id = $1`, id, status, inc, truncate(lastError, 2000))
+	if err != nil {
+		return fmt.Errorf("mail: set message %d %s: %w", id, status, err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 { // do not cut a UTF-8 sequence
+		n--
+	}
+	return s[:n]
+}
