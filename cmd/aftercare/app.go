@@ -102,6 +102,16 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 	sessions := auth.NewSessions(pool, cfg.SecureCookies)
 	limiter := auth.NewRateLimiter(pool)
 	apiKeys := auth.NewAPIKeys(pool)
+	queue.Every("auth.sweep", time.Hour, func(ctx context.Context) error {
+		if _, err := links.Sweep(ctx); err != nil {
+			return err
+		}
+		if _, err := sessions.Sweep(ctx); err != nil {
+			return err
+		}
+		_, err := limiter.Sweep(ctx)
+		return err
+	})
 	commerceSvc := commerce.NewService(pool, outbox)
 	commerceAPI := commerce.NewAPI(commerceSvc)
 

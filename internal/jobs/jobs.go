@@ -35,6 +35,7 @@ type Queue struct {
 	periodic []*river.PeriodicJob
 	runner   *river.Client[*sql.Tx]
 	events   []func(*river.Event)
+	sweeps   *sweepWorker
 }
 
 // New returns a queue that can insert jobs at once and work them after Start.

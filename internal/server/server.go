@@ -54,12 +54,14 @@ func New(o Options) *fiber.App {
 		WriteTimeout:            30 * time.Second,
 		IdleTimeout:             90 * time.Second,
 		ReadBufferSize:          16 * 1024,
-		Views:                   o.Views,
 		PassLocalsToViews:       true,
 		ErrorHandler:            eh.handle,
 		DisableStartupMessage:   true,
 		EnableTrustedProxyCheck: len(o.TrustedProxies) > 0,
 		TrustedProxies:          o.TrustedProxies,
+	}
+	if o.Views != nil {
+		cfg.Views = o.Views // a nil *web.Engine inside the interface would be called
 	}
 	if len(o.TrustedProxies) > 0 {
 		cfg.ProxyHeader = fiber.HeaderXForwardedFor

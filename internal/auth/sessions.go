@@ -1,0 +1,222 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/aftercare/aftercare/internal/fault"
+)
+
+// SessionCookie is the name of the cookie that carries the session id.
+const SessionCookie = "aftercare_session"
+
+// ShopperSessionTTL is how long a shopper stays signed in since last seen.
+const ShopperSessionTTL = 30 * 24 * time.Hour
+
+// touchEvery spares a write per request: the sliding expiry moves at most
+// once a minute per session.
+const touchEvery = time.Minute
+
+// sessionIDLen is the length of 32 random bytes in unpadded base64url.
+const sessionIDLen = 43
+
+// Sessions keeps signed-in shoppers in the sessions table. The cookie holds
+// a random id; only its SHA-256 is stored, so a leaked table signs no one in.
+type Sessions struct {
+	db     *sqlx.DB
+	secure bool
+	ttl    time.Duration
+}
+
+// NewSessions returns the session store; secure marks the cookie Secure
+// (everywhere but plain-http development).
+func NewSessions(db *sqlx.DB, secure bool) *Sessions {
+	return &Sessions{db: db, secure: secure, ttl: ShopperSessionTTL}
+}
+
+// Load is middleware: it reads the session cookie and, for a live session,
+// sets the view local `customerID` (int64) and slides the expiry. A stale or
+// unknown cookie is cleared. Database errors fail the request.
+func (s *Sessions) Load(c *fiber.Ctx) error {
+	raw := c.Cookies(SessionCookie)
+	if raw == "" {
+		return c.Next()
+	}
+	if len(raw) != sessionIDLen {
+		s.clearCookie(c)
+		return c.Next()
+	}
+	hash := hashID(raw)
+	var row struct {
+		CustomerID sql.NullInt64 `db:"customer_id"`
+		Stale      bool          `db:"stale"`
+	}
+	err := s.db.GetContext(c.UserContext(), &row, `SELECT customer_id, last_seen_at < now() - make_interval(secs => $2) AS stale
+		FROM sessions WHERE id_hash = $1 AND expires_at > now()`, hash, touchEvery.Seconds())
+	if errors.Is(err, sql.ErrNoRows) {
+		s.clearCookie(c)
+		return c.Next()
+	}
+	if err != nil {
+		return fmt.Errorf("auth: load session: %w", err)
+	}
+	if row.Stale {
+		var expires time.Time
+		// The condition repeats so that of two instances only one writes.
+		err := s.db.GetContext(c.UserContext(), &expires, `UPDATE sessions
+			SET last_seen_at = now(), expires_at = now() + make_interval(secs => $2)
+			WHERE id_hash = $1 AND last_seen_at < now() - make_interval(secs => $3)
+			RETURNING expires_at`, hash, s.ttl.Seconds(), touchEvery.Seconds())
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("auth: touch session: %w", err)
+		}
+		if err == nil {
+			s.setCookie(c, raw, expires)
+		}
+	}
+	if row.CustomerID.Valid {
+		c.Locals("customerID", row.CustomerID.Int64)
+	}
+	return c.Next()
+}
+
+// Start signs customerID in: it deletes the session the request came with
+// (if any) and creates one with a new id, so an id planted before sign-in is
+// worthless (session fixation). The row is written through q, the
+// transaction that spent the token; the cookie is set on the response.
+func (s *Sessions) Start(c *fiber.Ctx, q sqlx.ExtContext, customerID int64) error {
+	ctx := c.UserContext()
+	if old := c.Cookies(SessionCookie); old != "" {
+		if _, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hashID(old)); err != nil {
+			return fmt.Errorf("auth: drop old session: %w", err)
+		}
+	}
+	id, err := randomToken(32)
+	if err != nil {
+		return err
+	}
+	// csrf_token is kept for staff sessions; shoppers use the double-submit cookie.
+	csrf, err := randomToken(32)
+	if err != nil {
+		return err
+	}
+	var expires time.Time
+	err = sqlx.GetContext(ctx, q, &expires, `INSERT INTO sessions (id_hash, customer_id, csrf_token, user_agent, ip, expires_at)
+		VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6)) RETURNING expires_at`,
+		hashID(id), customerID, csrf, clip(c.Get(fiber.HeaderUserAgent), 512), clip(c.IP(), 64), s.ttl.Seconds())
+	if err != nil {
+		return fmt.Errorf("auth: start session: %w", err)
+	}
+	s.setCookie(c, id, expires)
+	c.Locals("customerID", customerID)
+	return nil
+}
+
+// End signs out: it deletes the session row and clears the cookie.
+func (s *Sessions) End(c *fiber.Ctx) error {
+	if raw := c.Cookies(SessionCookie); raw != "" {
+		if _, err := s.db.ExecContext(c.UserContext(), `DELETE FROM sessions WHERE id_hash = $1`, hashID(raw)); err != nil {
+			return fmt.Errorf("auth: end session: %w", err)
+		}
+	}
+	s.clearCookie(c)
+	c.Locals("customerID", int64(0))
+	return nil
+}
+
+// Sweep deletes expired sessions and reports how many went.
+func (s *Sessions) Sweep(ctx context.Context) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < now()`)
+	if err != nil {
+		return 0, fmt.Errorf("auth: sweep sessions: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+func (s *Sessions) setCookie(c *fiber.Ctx, id string, expires time.Time) {
+	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: id, Path: "/", Expires: expires,
+		MaxAge: int(time.Until(expires).Seconds()), HTTPOnly: true, Secure: s.secure, SameSite: fiber.CookieSameSiteLaxMode})
+}
+
+func (s *Sessions) clearCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: "", Path: "/", Expires: time.Unix(1, 0),
+		HTTPOnly: true, Secure: s.secure, SameSite: fiber.CookieSameSiteLaxMode})
+}
+
+// CustomerID returns the signed-in customer's id, or 0 when no one is.
+func CustomerID(c *fiber.Ctx) int64 {
+	id, _ := c.Locals("customerID").(int64)
+	return id
+}
+
+// RequireCustomer lets signed-in shoppers through. Others are redirected from
+// a GET or HEAD to /signin?next=<this path>, and refused with 401 otherwise.
+// It must run after (*Sessions).Load.
+func RequireCustomer(c *fiber.Ctx) error {
+	if CustomerID(c) > 0 {
+		return c.Next()
+	}
+	if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+		target := "/signin"
+		if next := safeNext(c.OriginalURL()); next != "" {
+			target += "?next=" + url.QueryEscape(next)
+		}
+		return c.Redirect(target, fiber.StatusSeeOther)
+	}
+	return fault.Errorf(fault.Unauthorized, "Please sign in to continue.")
+}
+
+// safeNext returns p when it is a path on this site, else "". Anything that
+// a browser could read as another origin ("//host", "/\host", "http:...")
+// is refused, so `next` is no open redirect.
+func safeNext(p string) string {
+	if p == "" || len(p) > 1024 || p[0] != '/' || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\x00\r\n\t") {
+		return ""
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return ""
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") {
+		return ""
+	}
+	return p
+}
+
+func hashID(id string) []byte {
+	h := sha256.Sum256([]byte(id))
+	return h[:]
+}
+
+// randomToken returns n random bytes in unpadded base64url.
+func randomToken(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("auth: random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// clip makes s storable as PostgreSQL text: valid UTF-8, no NUL, at most n bytes.
+func clip(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "")
+	for len(s) > n {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s
+}
