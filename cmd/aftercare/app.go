@@ -18,6 +18,7 @@ import (
 	"github.com/aftercare/aftercare/internal/commerce"
 	"github.com/aftercare/aftercare/internal/config"
 	"github.com/aftercare/aftercare/internal/db"
+	"github.com/aftercare/aftercare/internal/events"
 	"github.com/aftercare/aftercare/internal/jobs"
 	"github.com/aftercare/aftercare/internal/mail"
 	"github.com/aftercare/aftercare/internal/notify"
@@ -34,6 +35,7 @@ type App struct {
 	HTTP     *fiber.App
 	Links    *auth.Links
 	Commerce *commerce.Service
+	Events   *events.Bus
 	Log      *slog.Logger
 }
 
@@ -112,7 +114,8 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 		_, err := limiter.Sweep(ctx)
 		return err
 	})
-	commerceSvc := commerce.NewService(pool, outbox)
+	bus := events.New(pool, queue)
+	commerceSvc := commerce.NewService(pool, outbox).WithEvents(bus)
 	commerceAPI := commerce.NewAPI(commerceSvc)
 
 	app := server.New(server.Options{
@@ -139,7 +142,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 	app.Use(func(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, "We could not find that page.")
 	})
-	return &App{Config: cfg, DB: pool, Queue: queue, HTTP: app, Links: links, Commerce: commerceSvc, Log: log}, nil
+	return &App{Config: cfg, DB: pool, Queue: queue, HTTP: app, Links: links, Commerce: commerceSvc, Events: bus, Log: log}, nil
 }
 
 // Serve works jobs and answers HTTP on ln until ctx ends, then shuts down

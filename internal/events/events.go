@@ -52,6 +52,9 @@ type Event struct {
 	Full bool `json:"full,omitempty"`
 	// Rating is a review's stars (review.submitted).
 	Rating int `json:"rating,omitempty"`
+	// Historic marks history being loaded (an order placed, or a scan made,
+	// long ago): reactions that talk to the shopper should stay quiet.
+	Historic bool `json:"historic,omitempty"`
 }
 
 // Handler reacts to an event inside tx; returning an error rolls the

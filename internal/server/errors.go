@@ -97,6 +97,10 @@ func titleOf(status int) string {
 		return "Too many attempts"
 	case fiber.StatusRequestEntityTooLarge:
 		return "Request too large"
+	case fiber.StatusUnsupportedMediaType:
+		return "Unsupported media type"
+	case fiber.StatusConflict:
+		return "Conflict"
 	case fiber.StatusServiceUnavailable:
 		return "Temporarily unavailable"
 	}

@@ -1,0 +1,255 @@
+package commerce
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/aftercare/aftercare/internal/db"
+	"github.com/aftercare/aftercare/internal/events"
+	"github.com/aftercare/aftercare/internal/fault"
+	"github.com/aftercare/aftercare/internal/mail"
+)
+
+// mailWindow bounds lifecycle email: an order placed, or a parcel event
+// that happened, longer ago than this is history being loaded, and telling
+// the shopper about it now would only confuse.
+const mailWindow = 72 * time.Hour
+
+// Service decides how orders, shipments and tracking events are recorded
+// and which emails each change causes. Every change and its emails commit in
+// one transaction.
+type Service struct {
+	db     *sqlx.DB
+	outbox *mail.Outbox
+	bus    *events.Bus
+	now    func() time.Time
+}
+
+// WithEvents makes the service emit domain events (order.created,
+// shipment.created, shipment.status_changed) through bus, in the
+// transaction of each change. It returns s.
+func (s *Service) WithEvents(bus *events.Bus) *Service {
+	s.bus = bus
+	return s
+}
+
+// emit records ev in tx when the service has a bus.
+func (s *Service) emit(ctx context.Context, tx *sqlx.Tx, ev events.Event) error {
+	if s.bus == nil {
+		return nil
+	}
+	return s.bus.Emit(ctx, tx, ev)
+}
+
+// NewService returns a Service over db that queues email through outbox. A
+// nil outbox queues nothing (for seeding and imports).
+func NewService(db *sqlx.DB, outbox *mail.Outbox) *Service {
+	return &Service{db: db, outbox: outbox, now: time.Now}
+}
+
+// UpsertProduct creates or replaces the product with the given SKU, and
+// links order lines of that SKU that had no product yet. It returns a
+// fault.Fields error for bad input.
+func (s *Service) UpsertProduct(ctx context.Context, sku string, in ProductInput) (Product, Outcome, error) {
+	p, err := in.validate(sku)
+	if err != nil {
+		return p, "", err
+	}
+	var out Outcome
+	err = db.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		p, out, err = upsertProduct(ctx, tx, p)
+		return err
+	})
+	return p, out, err
+}
+
+// UpsertOrder records an order idempotently on (source, external_id): the
+// first call creates it (and queues the order confirmation, unless it was
+// placed more than 72 hours ago), a retry with the same content leaves it
+// Unchanged, and changed content updates it. The customer is found or
+// created by normalized email. It returns a fault.Fields error naming each
+// bad field by its JSON path, and the order with its customer and items.
+func (s *Service) UpsertOrder(ctx context.Context, in OrderInput) (Order, Outcome, error) {
+	return s.upsertOrder(ctx, in, true)
+}
+
+// BatchFailed is the outcome of a batch entry that was not recorded.
+const BatchFailed Outcome = "error"
+
+// BatchResult reports one order of UpsertOrders. Index is its position in
+// the request; ID is set unless Outcome is BatchFailed, Errors only then.
+type BatchResult struct {
+	Index      int                `json:"index"`
+	ExternalID string             `json:"external_id"`
+	Outcome    Outcome            `json:"outcome"`
+	ID         int64              `json:"id,omitempty"`
+	Errors     []fault.FieldError `json:"errors,omitempty"`
+}
+
+// UpsertOrders records up to MaxBatch orders for a back-fill: each in its own
+// transaction, so one bad order fails alone, and with no lifecycle email.
+// Bad orders are reported in their result; the error is a fault.Fields error
+// for a batch that is empty or too large, or the first failure that is not
+// the input's fault (the orders before it are committed; a retry of the
+// whole batch finds them Unchanged).
+func (s *Service) UpsertOrders(ctx context.Context, ins []OrderInput) ([]BatchResult, error) {
+	if len(ins) == 0 {
+		return nil, fault.Field("orders", "must list at least one order")
+	}
+	if len(ins) > MaxBatch {
+		return nil, fault.Field("orders", fmt.Sprintf("must list at most %d orders", MaxBatch))
+	}
+	results := make([]BatchResult, len(ins))
+	for i, in := range ins {
+		r := BatchResult{Index: i, ExternalID: in.ExternalID}
+		o, out, err := s.upsertOrder(ctx, in, false)
+		if de, ok := fault.As(err); ok && de.Kind != fault.Internal {
+			r.Outcome, r.Errors = BatchFailed, de.Fields
+			if len(r.Errors) == 0 {
+				r.Errors = []fault.FieldError{{Message: de.Message}}
+			}
+		} else if err != nil {
+			return results[:i], err
+		} else {
+			r.Outcome, r.ID, r.ExternalID = out, o.ID, o.ExternalID
+		}
+		results[i] = r
+	}
+	return results, nil
+}
+
+func (s *Service) upsertOrder(ctx context.Context, in OrderInput, notify bool) (Order, Outcome, error) {
+	d, err := in.validate(s.now())
+	if err != nil {
+		return Order{}, "", err
+	}
+	hash := d.hash()
+	var o Order
+	var out Outcome
+	err = db.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		old, found, err := lockOrderByKey(ctx, tx, d.Source, d.ExternalID)
+		if err != nil {
+			return err
+		}
+		if !found {
+			c, err := upsertCustomer(ctx, tx, d.Email, d.Name)
+			if err != nil {
+				return err
+			}
+			var inserted bool
+			if o, inserted, err = insertOrder(ctx, tx, d, c.ID, hash); err != nil {
+				return err
+			}
+			if inserted {
+				out = Created
+				if err := putOrderItems(ctx, tx, o.ID, d.Items); err != nil {
+					return err
+				}
+				historic := s.now().Sub(d.PlacedAt) > mailWindow
+				if notify && !historic {
+					key := fmt.Sprintf("order_confirmation:%d", o.ID)
+					if err := s.queue(ctx, tx, "order_confirmation", key, c, o.ID, 0); err != nil {
+						return err
+					}
+				}
+				if err := s.emit(ctx, tx, events.Event{Kind: events.OrderCreated, CustomerID: c.ID, OrderID: o.ID, Historic: historic || !notify}); err != nil {
+					return err
+				}
+				return s.fillOrder(ctx, tx, &o, false)
+			}
+			// A concurrent request created it first; its row is committed now.
+			if old, found, err = lockOrderByKey(ctx, tx, d.Source, d.ExternalID); err != nil {
+				return err
+			} else if !found {
+				return fmt.Errorf("commerce: order %s/%s neither inserted nor found", d.Source, d.ExternalID)
+			}
+		}
+		if bytes.Equal(old.ContentHash, hash) {
+			o, out = old, Unchanged
+			return s.fillOrder(ctx, tx, &o, false)
+		}
+		if err := keepsShipped(ctx, tx, old.ID, d.Items); err != nil {
+			return err
+		}
+		c, err := upsertCustomer(ctx, tx, d.Email, d.Name)
+		if err != nil {
+			return err
+		}
+		if o, err = updateOrder(ctx, tx, old.ID, d, c.ID, hash); err != nil {
+			return err
+		}
+		out = Updated
+		if err := putOrderItems(ctx, tx, o.ID, d.Items); err != nil {
+			return err
+		}
+		return s.fillOrder(ctx, tx, &o, false)
+	})
+	return o, out, err
+}
+
+// keepsShipped refuses an update that would leave a line with fewer units
+// than its shipments already carry.
+func keepsShipped(ctx context.Context, q sqlx.QueryerContext, orderID int64, items []itemData) error {
+	shipped, err := shippedByLine(ctx, q, orderID)
+	if err != nil {
+		return err
+	}
+	var f fault.Fields
+	for i, it := range items {
+		if n := shipped[i+1]; it.Quantity < n {
+			f.Add(fmt.Sprintf("items[%d].quantity", i), fmt.Sprintf("must be at least the %d already shipped", n))
+		}
+	}
+	return f.Err()
+}
+
+// Order returns an order with its customer, items and shipments (each with
+// its items and timeline); fault.NotFound if there is none.
+func (s *Service) Order(ctx context.Context, id int64) (Order, error) {
+	o, err := orderByID(ctx, s.db, id, false)
+	if err != nil {
+		return o, err
+	}
+	return o, s.fillOrder(ctx, s.db, &o, true)
+}
+
+// fillOrder loads an order's customer and items, and its shipments when
+// asked.
+func (s *Service) fillOrder(ctx context.Context, q sqlx.QueryerContext, o *Order, shipments bool) error {
+	var err error
+	if o.Customer, err = customerByID(ctx, q, o.CustomerID); err != nil {
+		return err
+	}
+	if o.Items, err = orderItems(ctx, q, o.ID); err != nil {
+		return err
+	}
+	if o.DiscountCodes == nil {
+		o.DiscountCodes = []string{}
+	}
+	if !shipments {
+		return nil
+	}
+	if o.Shipments, err = shipmentsOfOrder(ctx, q, o.ID); err != nil {
+		return err
+	}
+	for i := range o.Shipments {
+		if err := fillShipment(ctx, q, &o.Shipments[i], true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queue writes an email to the outbox in tx, addressed to c.
+func (s *Service) queue(ctx context.Context, tx *sqlx.Tx, kind, key string, c Customer, orderID, shipmentID int64) error {
+	if s.outbox == nil {
+		return nil
+	}
+	return s.outbox.Queue(ctx, tx, mail.Queued{
+		Kind: kind, DedupeKey: key, To: c.Email, CustomerID: c.ID, OrderID: orderID, ShipmentID: shipmentID,
+	})
+}
