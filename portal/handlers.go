@@ -14,9 +14,10 @@ import (
 // Handlers serves the shopper's order pages. Mount them behind
 // auth.RequireCustomer: they expect a signed-in customer.
 type Handlers struct {
-	db  *sqlx.DB
-	svc *Service
-	now func() time.Time
+	db     *sqlx.DB
+	svc    *Service
+	now    func() time.Time
+	panels []Panel
 }
 
 // Option configures Handlers.
@@ -77,8 +78,13 @@ func (h *Handlers) show(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	csrf, _ := c.Locals("csrf").(string)
+	panels, err := h.renderPanels(c.UserContext(), PanelContext{CustomerID: who, OrderID: id, CSRF: csrf, Location: loc, Now: h.now()})
+	if err != nil {
+		return err
+	}
 	private(c)
-	return c.Render("portal/order", fiber.Map{"order": order})
+	return c.Render("portal/order", fiber.Map{"order": order, "panels": panels})
 }
 
 // customerID reads the signed-in customer from the locals that

@@ -1,7 +1,10 @@
 package portal
 
 import (
+	"context"
+	"fmt"
 	"html"
+	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
@@ -170,4 +173,33 @@ func TestOrderPageOfAnotherCustomerOrABadIdIsNotFound(t *testing.T) {
 			t.Errorf("status %d, want 401", status)
 		}
 	})
+}
+
+func TestOrderPageShowsTheSectionsOfOtherFeatures(t *testing.T) {
+	f := newFixture(t)
+	ada := f.customer("ada@example.com")
+	order, _ := f.order(ada, orderSpec{number: "#P1", placedAt: time.Now().Add(-time.Hour), items: []item{{sku: "A", title: "Kettle", qty: 1, price: 100}}})
+	var got PanelContext
+	panel := PanelFunc(func(_ context.Context, pc PanelContext) (template.HTML, error) {
+		got = pc
+		return `<section id="feature-panel">Return items</section>`, nil
+	})
+	empty := PanelFunc(func(context.Context, PanelContext) (template.HTML, error) { return "", nil })
+	engine, err := web.NewEngine(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := server.New(server.Options{DB: f.db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Views: engine})
+	app.Use(func(c *fiber.Ctx) error {
+		c.Locals("customerID", ada)
+		return c.Next()
+	})
+	NewHandlers(f.db, WithPanel(empty), WithPanel(panel)).Routes(app)
+	status, body, _ := get(t, app, fmt.Sprintf("/orders/%d", order), ada)
+	if status != 200 || !strings.Contains(body, "Return items") {
+		t.Fatalf("status %d, panel missing:\n%s", status, body)
+	}
+	if got.CustomerID != ada || got.OrderID != order || got.CSRF == "" || got.Location == nil {
+		t.Fatalf("panel context %+v", got)
+	}
 }
