@@ -19,6 +19,7 @@ import (
 	"github.com/aftercare/aftercare/internal/config"
 	"github.com/aftercare/aftercare/internal/demo"
 	"github.com/aftercare/aftercare/internal/pglocal"
+	"github.com/aftercare/aftercare/internal/stripemock"
 )
 
 func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -55,6 +56,18 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 			return err
 		}
 		env["AFTERCARE_DATABASE_URL"] = pg.URL("aftercare")
+	}
+	if getenv("AFTERCARE_STRIPE_SECRET_KEY") == "" {
+		// Stripe-backed features (refunds, promotion codes, rewards) talk to
+		// stripe-mock in dev: it checks request shapes, moves no money.
+		if sm, err := stripemock.Start(ctx); err != nil {
+			fmt.Fprintln(stderr, "stripe-mock not started, Stripe features are off:", err)
+		} else {
+			defer sm.Stop()
+			env["AFTERCARE_STRIPE_SECRET_KEY"] = "sk_test_aftercare_dev"
+			env["AFTERCARE_STRIPE_API_BASE"] = sm.URL()
+			fmt.Fprintln(stdout, "Started stripe-mock at", sm.URL())
+		}
 	}
 	lookup := func(k string) string {
 		if v := getenv(k); v != "" {

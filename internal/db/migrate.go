@@ -29,7 +29,7 @@ func Migrate(ctx context.Context, sqldb *sql.DB, logf func(format string, args .
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	provider, err := goose.NewProvider(goose.DialectPostgres, sqldb, migrations, goose.WithSessionLocker(locker))
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqldb, migrations, goose.WithSessionLocker(locker), goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("migrate: goose: %w", err)
 	}
