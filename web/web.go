@@ -29,10 +29,30 @@ func Templates() fs.FS {
 }
 
 // Engine renders pages: each page file under templates/<area>/ is combined
-// with layouts/base.html and every partial. It implements fiber.Views.
+// with a layout and every partial. Pages under templates/admin/ (and its
+// subfolders) get layouts/admin.html, the staff's frame; every other page
+// gets layouts/base.html. Render's layout argument ("layouts/admin" or
+// "layouts/base") picks the other one for a page. It implements fiber.Views.
 type Engine struct {
-	pages map[string]*template.Template
+	pages map[string]*template.Template // with the page's own layout
+	other map[string]*template.Template // with the other layout
 	funcs template.FuncMap
+	// partials is the shared set alone, for Partial.
+	partials *template.Template
+}
+
+// Layouts: each defines the template "base", which wraps a page.
+const (
+	baseLayout  = "layouts/base"
+	adminLayout = "layouts/admin"
+)
+
+// layoutOf is the layout of page rel by where it lives.
+func layoutOf(rel string) string {
+	if strings.HasPrefix(rel, "admin/") {
+		return adminLayout
+	}
+	return baseLayout
 }
 
 // NewEngine parses every page with the given extra functions.
@@ -49,15 +69,21 @@ func (e *Engine) Load() error {
 	if len(e.pages) > 0 {
 		return nil
 	}
-	base := template.New("base").Funcs(e.funcs)
+	e.other = map[string]*template.Template{}
 	shared, err := fs.Glob(files, "templates/partials/*.html")
 	if err != nil {
 		return err
 	}
-	shared = append([]string{"templates/layouts/base.html"}, shared...)
-	base, err = base.ParseFS(files, shared...)
-	if err != nil {
-		return fmt.Errorf("web: parse layout: %w", err)
+	bases := map[string]*template.Template{}
+	for _, layout := range []string{baseLayout, adminLayout} {
+		t, err := template.New("base").Funcs(e.funcs).ParseFS(files, append([]string{"templates/" + layout + ".html"}, shared...)...)
+		if err != nil {
+			return fmt.Errorf("web: parse %s: %w", layout, err)
+		}
+		bases[layout] = t
+	}
+	if e.partials, err = bases[baseLayout].Clone(); err != nil {
+		return err
 	}
 	return fs.WalkDir(files, "templates", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".html") {
@@ -68,25 +94,53 @@ func (e *Engine) Load() error {
 		if dir == "layouts" || dir == "partials" || dir == "email" || strings.HasPrefix(dir, "email/") {
 			return nil
 		}
-		t, err := base.Clone()
-		if err != nil {
-			return err
+		for layout, base := range bases {
+			t, err := base.Clone()
+			if err != nil {
+				return err
+			}
+			if _, err := t.ParseFS(files, p); err != nil {
+				return fmt.Errorf("web: parse %s: %w", p, err)
+			}
+			if layout == layoutOf(rel) {
+				e.pages[rel] = t
+			} else {
+				e.other[rel] = t
+			}
 		}
-		if _, err := t.ParseFS(files, p); err != nil {
-			return fmt.Errorf("web: parse %s: %w", p, err)
-		}
-		e.pages[rel] = t
 		return nil
 	})
 }
 
-// Render writes page name (e.g. "portal/order") with data into w.
-func (e *Engine) Render(w io.Writer, name string, data interface{}, _ ...string) error {
+// Render writes page name (e.g. "portal/order") with data into w, inside
+// its layout, or inside layout[0] ("layouts/admin" or "layouts/base") when
+// given.
+func (e *Engine) Render(w io.Writer, name string, data interface{}, layout ...string) error {
 	t, ok := e.pages[name]
 	if !ok {
 		return fmt.Errorf("web: no page %q", name)
 	}
+	if len(layout) > 0 && layout[0] != "" && layout[0] != layoutOf(name) {
+		if layout[0] != baseLayout && layout[0] != adminLayout {
+			return fmt.Errorf("web: no layout %q", layout[0])
+		}
+		t = e.other[name]
+	}
 	return t.ExecuteTemplate(w, "base", data)
+}
+
+// Partial renders a named template of the shared set (a partial under
+// templates/partials, e.g. "returns_panel") to HTML, for the sections that
+// feature packages add to another package's page.
+func (e *Engine) Partial(name string, data any) (template.HTML, error) {
+	var b strings.Builder
+	if e.partials == nil {
+		return "", fmt.Errorf("web: engine not loaded")
+	}
+	if err := e.partials.ExecuteTemplate(&b, name, data); err != nil {
+		return "", fmt.Errorf("web: partial %s: %w", name, err)
+	}
+	return template.HTML(b.String()), nil //nolint:gosec // produced by html/template, escaped
 }
 
 // Has reports whether a page exists.

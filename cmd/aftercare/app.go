@@ -22,7 +22,9 @@ import (
 	"github.com/aftercare/aftercare/internal/jobs"
 	"github.com/aftercare/aftercare/internal/mail"
 	"github.com/aftercare/aftercare/internal/notify"
+	"github.com/aftercare/aftercare/internal/payments"
 	"github.com/aftercare/aftercare/internal/server"
+	"github.com/aftercare/aftercare/internal/staff"
 	"github.com/aftercare/aftercare/portal"
 	"github.com/aftercare/aftercare/web"
 )
@@ -95,15 +97,13 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 		}
 		sender = s
 	}
-	delivery := mail.NewDelivery(pool, sender, notify.Composers(pool, links, renderer, cfg.BaseURL), mail.DeliveryOptions{
-		From:    cfg.MailFrom,
-		OnState: func(kind, state string) { metrics.Emails.WithLabelValues(kind, state).Inc() },
-	})
-	delivery.Register(queue)
-
+	bus := events.New(pool, queue)
+	commerceSvc := commerce.NewService(pool, outbox).WithEvents(bus)
 	sessions := auth.NewSessions(pool, cfg.SecureCookies)
 	limiter := auth.NewRateLimiter(pool)
 	apiKeys := auth.NewAPIKeys(pool)
+	staffSessions := staff.NewSessions(pool, cfg.SecureCookies)
+	staffLinks := staff.NewLinks(pool, cfg.BaseURL)
 	queue.Every("auth.sweep", time.Hour, func(ctx context.Context) error {
 		if _, err := links.Sweep(ctx); err != nil {
 			return err
@@ -114,17 +114,59 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 		_, err := limiter.Sweep(ctx)
 		return err
 	})
-	bus := events.New(pool, queue)
-	commerceSvc := commerce.NewService(pool, outbox).WithEvents(bus)
-	commerceAPI := commerce.NewAPI(commerceSvc)
+	queue.Every("staff.sweep", time.Hour, func(ctx context.Context) error {
+		if _, err := staffSessions.Sweep(ctx); err != nil {
+			return err
+		}
+		_, err := staffLinks.Sweep(ctx)
+		return err
+	})
+
+	w := &wiring{
+		cfg: cfg, log: log, pool: pool, queue: queue, bus: bus, outbox: outbox, renderer: renderer, views: views,
+		links: links, limiter: limiter, commerce: commerceSvc, stripe: payments.NewClient(cfg.StripeSecretKey, cfg.StripeAPIBase),
+		shell: staff.NewShell(), composers: notify.Composers(pool, links, renderer, cfg.BaseURL),
+	}
+	w.composers[staff.MailKind] = staff.Composer(pool, cfg.BaseURL, renderer)
+	for _, wire := range features {
+		if err := wire(w); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	delivery := mail.NewDelivery(pool, sender, w.composers, mail.DeliveryOptions{
+		From:    cfg.MailFrom,
+		OnState: func(kind, state string) { metrics.Emails.WithLabelValues(kind, state).Inc() },
+	})
+	delivery.Register(queue)
 
 	app := server.New(server.Options{
 		DB: pool, Logger: log, Views: views, Metrics: metrics, DBTimeout: cfg.DBTimeout,
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, BaseURL: cfg.BaseURL,
 		TrustedProxies: cfg.TrustedProxies,
 	})
+	// Public routes first: webhooks, the storefront's read API, referral links.
 	app.Get("/api/v1/openapi.json", commerce.OpenAPIHandler)
-	commerceAPI.Routes(app.Group("/api/v1", apiKeys.Require))
+	for _, mount := range w.public {
+		mount(app)
+	}
+	apiGroup := app.Group("/api/v1", apiKeys.Require)
+	commerce.NewAPI(commerceSvc).Routes(apiGroup)
+	for _, mount := range w.api {
+		mount(apiGroup)
+	}
+
+	// The admin: staff sessions and the shell's navigation on every /admin
+	// page. Features mount their staff pages in w.admin and add a section
+	// with w.shell.AddNav (see internal/staff).
+	admin := app.Group("/admin", staffSessions.Load, w.shell.Load)
+	staff.NewHandlers(staff.Options{DB: pool, Accounts: staff.NewAccounts(pool), Links: staffLinks, Sessions: staffSessions,
+		Shell: w.shell, Limiter: limiter, Outbox: outbox, Logger: log}).Routes(admin)
+	w.shell.AddNav("Staff", "/admin/staff", staff.RoleAdmin)
+	w.shell.AddNav("Audit log", "/admin/audit", staff.RoleSupport)
+	for _, mount := range w.admin {
+		mount(admin)
+	}
 
 	app.Use(sessions.Load)
 	if cfg.DevMode {
@@ -137,8 +179,15 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 		}
 		return c.Redirect("/signin", fiber.StatusSeeOther)
 	})
+	for _, mount := range w.shopper {
+		mount(app)
+	}
 	app.Use("/orders", auth.RequireCustomer)
-	portal.NewHandlers(pool).Routes(app)
+	portalOpts := []portal.Option{}
+	for _, p := range w.panels {
+		portalOpts = append(portalOpts, portal.WithPanel(p))
+	}
+	portal.NewHandlers(pool, portalOpts...).Routes(app)
 	app.Use(func(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, "We could not find that page.")
 	})

@@ -103,6 +103,11 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		}
 		fmt.Fprintf(stdout, "  Sign in as the demo shopper:  %s\n", link.URL)
 	}
+	staffLink, err := devStaffLink(ctx, app.DB, cfg.BaseURL)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "  Sign in to the admin:         %s\n", staffLink)
 	fmt.Fprintf(stdout, "  Mail sent by the store:       %s/dev/mail\n", cfg.BaseURL)
 	fmt.Fprintf(stdout, "  JSON API (see README):        %s/api/v1/openapi.json\n", cfg.BaseURL)
 	fmt.Fprintln(stdout, "Press Ctrl+C to stop.")

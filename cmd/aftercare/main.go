@@ -31,6 +31,7 @@ Commands:
   migrate         apply database migrations and exit
   dev             run everything locally: private PostgreSQL, demo data, dev mailbox
   apikey create   create an API key for the store's JSON API
+  staff           create, list or disable staff accounts for /admin
   healthcheck     exit 0 when the server on AFTERCARE_ADDR answers /healthz (for containers)
 
 Run 'aftercare <command> --help' for the flags of a command.
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdDev(ctx, rest, getenv, stdout, stderr)
 	case "apikey":
 		return cmdAPIKey(ctx, rest, getenv, stdout, stderr)
+	case "staff":
+		return cmdStaff(ctx, rest, getenv, os.Stdin, stdout, stderr)
 	case "healthcheck":
 		return cmdHealthcheck(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":

@@ -62,6 +62,7 @@ var Vars = []Var{
 	{"AFTERCARE_MAX_BODY_BYTES", "4194304", "Largest accepted request body."},
 	{"AFTERCARE_TRUSTED_PROXIES", "(none)", "Comma separated proxy IPs/CIDRs whose X-Forwarded-For gives the client IP."},
 	{"AFTERCARE_LOG_LEVEL", "info", "debug, info, warn or error."},
+	{"AFTERCARE_STAFF_PASSWORD", "(none; prompted)", "Read only by `aftercare staff create`: the new account's password, for scripts."},
 }
 
 // Load reads the configuration. In dev mode missing secrets are allowed
