@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/aftercare/aftercare/internal/auth"
 	"github.com/aftercare/aftercare/internal/config"
 	"github.com/aftercare/aftercare/internal/db"
@@ -44,23 +46,13 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err := parseFlags(fs, args, "aftercare migrate: apply Aftercare's and River's database migrations, then exit.\nNeeds AFTERCARE_DATABASE_URL (or DATABASE_URL).", stdout, stderr); err != nil {
 		return helpIsFine(err)
 	}
-	url := getenv("AFTERCARE_DATABASE_URL")
-	if url == "" {
-		url = getenv("DATABASE_URL")
-	}
-	if url == "" {
-		return errors.New("configuration:\n  AFTERCARE_DATABASE_URL: is required (or DATABASE_URL)")
-	}
-	pool, err := db.Open(ctx, url, db.Options{MaxConns: 4})
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := db.Migrate(ctx, pool.DB, func(f string, a ...any) { fmt.Fprintf(stdout, f+"\n", a...) }); err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, "database is up to date")
-	return nil
+	return withDB(ctx, getenv, 10*time.Minute, func(ctx context.Context, pool *sqlx.DB) error {
+		if err := db.Migrate(ctx, pool.DB, func(f string, a ...any) { fmt.Fprintf(stdout, f+"\n", a...) }); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "database is up to date")
+		return nil
+	})
 }
 
 func cmdAPIKey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -81,27 +73,15 @@ func cmdAPIKey(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintln(stderr, "--name is required\n\n"+summary)
 		return errUsage
 	}
-	url := getenv("AFTERCARE_DATABASE_URL")
-	if url == "" {
-		url = getenv("DATABASE_URL")
-	}
-	if url == "" {
-		return errors.New("configuration:\n  AFTERCARE_DATABASE_URL: is required (or DATABASE_URL)")
-	}
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	pool, err := db.Open(cctx, url, db.Options{MaxConns: 2})
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	key, err := auth.NewAPIKeys(pool).Create(cctx, strings.TrimSpace(*name))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s\n", key)
-	fmt.Fprintln(stderr, "Store this key now: it is shown once. Send it as 'Authorization: Bearer <key>'.")
-	return nil
+	return withDB(ctx, getenv, 30*time.Second, func(ctx context.Context, pool *sqlx.DB) error {
+		key, err := auth.NewAPIKeys(pool).Create(ctx, strings.TrimSpace(*name))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\n", key)
+		fmt.Fprintln(stderr, "Store this key now: it is shown once. Send it as 'Authorization: Bearer <key>'.")
+		return nil
+	})
 }
 
 func helpIsFine(err error) error {
@@ -139,4 +119,24 @@ func cmdHealthcheck(ctx context.Context, args []string, getenv func(string) stri
 		return fmt.Errorf("healthcheck: status %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// withDB opens the database named by the environment for fn, which must
+// finish within limit.
+func withDB(ctx context.Context, getenv func(string) string, limit time.Duration, fn func(context.Context, *sqlx.DB) error) error {
+	url := getenv("AFTERCARE_DATABASE_URL")
+	if url == "" {
+		url = getenv("DATABASE_URL")
+	}
+	if url == "" {
+		return errors.New("configuration:\n  AFTERCARE_DATABASE_URL: is required (or DATABASE_URL)")
+	}
+	cctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	pool, err := db.Open(cctx, url, db.Options{MaxConns: 4})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return fn(cctx, pool)
 }

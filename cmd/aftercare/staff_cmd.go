@@ -16,7 +16,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/aftercare/aftercare/internal/audit"
-	"github.com/aftercare/aftercare/internal/db"
 	"github.com/aftercare/aftercare/internal/fault"
 	"github.com/aftercare/aftercare/internal/staff"
 )
@@ -85,7 +84,7 @@ func cmdStaffCreate(ctx context.Context, args []string, getenv func(string) stri
 			return errors.New("staff create: no password: set AFTERCARE_STAFF_PASSWORD, type it when asked, or use --magic-link-only")
 		}
 	}
-	return withStaffDB(ctx, getenv, func(ctx context.Context, pool *sqlx.DB) error {
+	return withDB(ctx, getenv, 30*time.Second, func(ctx context.Context, pool *sqlx.DB) error {
 		acc, err := staff.NewAccounts(pool).Create(ctx, staff.NewAccount{Email: *email, Name: *name, Role: staff.Role(*role), Password: password}, audit.System)
 		if err != nil {
 			return fieldErrors("staff create", err)
@@ -107,7 +106,7 @@ func cmdStaffList(ctx context.Context, args []string, getenv func(string) string
 	if err := parseFlags(fs, args, "aftercare staff list: show every staff account, active ones first.", stdout, stderr); err != nil {
 		return helpIsFine(err)
 	}
-	return withStaffDB(ctx, getenv, func(ctx context.Context, pool *sqlx.DB) error {
+	return withDB(ctx, getenv, 30*time.Second, func(ctx context.Context, pool *sqlx.DB) error {
 		accounts, err := staff.NewAccounts(pool).List(ctx)
 		if err != nil {
 			return err
@@ -146,7 +145,7 @@ func cmdStaffDisable(ctx context.Context, args []string, getenv func(string) str
 		fmt.Fprintln(stderr, "--email is required\n\n"+summary)
 		return errUsage
 	}
-	return withStaffDB(ctx, getenv, func(ctx context.Context, pool *sqlx.DB) error {
+	return withDB(ctx, getenv, 30*time.Second, func(ctx context.Context, pool *sqlx.DB) error {
 		accounts := staff.NewAccounts(pool)
 		acc, err := accounts.ByEmail(ctx, *email)
 		if err != nil {
@@ -162,25 +161,6 @@ func cmdStaffDisable(ctx context.Context, args []string, getenv func(string) str
 		fmt.Fprintf(stdout, "Disabled %s; their sessions have ended.\n", acc.Email)
 		return nil
 	})
-}
-
-// withStaffDB opens the database named by the environment for fn.
-func withStaffDB(ctx context.Context, getenv func(string) string, fn func(context.Context, *sqlx.DB) error) error {
-	url := getenv("AFTERCARE_DATABASE_URL")
-	if url == "" {
-		url = getenv("DATABASE_URL")
-	}
-	if url == "" {
-		return errors.New("configuration:\n  AFTERCARE_DATABASE_URL: is required (or DATABASE_URL)")
-	}
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	pool, err := db.Open(cctx, url, db.Options{MaxConns: 2})
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	return fn(cctx, pool)
 }
 
 // fieldErrors spells out a domain error for the terminal, one line per field.
