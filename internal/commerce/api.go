@@ -21,7 +21,7 @@ import (
 const batchTimeout = 25 * time.Second
 
 // API is the JSON API v1 through which a store pushes products, orders,
-// shipments and tracking events. Its handlers only parse, call the Service
+// shipments, tracking events, refunds and cancellations. Its handlers only parse, call the Service
 // and render; every error is a fault or Fiber error, which the server writes
 // as RFC 9457 problem+json.
 type API struct{ svc *Service }
@@ -39,6 +39,8 @@ func (a *API) Routes(r fiber.Router) {
 	r.Post("/orders/batch", a.postOrders)
 	r.Get("/orders/:id", a.getOrder)
 	r.Post("/orders/:id/shipments", a.postShipment)
+	r.Post("/orders/:id/refunds", a.postRefund)
+	r.Post("/orders/:id/cancel", a.postCancel)
 	r.Get("/shipments/:id", a.getShipment)
 	r.Post("/shipments/:id/events", a.postEvent)
 }

@@ -28,6 +28,12 @@ type OrderInput struct {
 	Total            int64         `json:"total"`
 	DiscountCodes    []string      `json:"discount_codes"`
 	PaymentReference string        `json:"payment_reference"`
+	// ShippingAddress, PaymentFingerprint (such as a Stripe card
+	// fingerprint) and Attribution feed fraud checks and referral
+	// attribution; each may be left out.
+	ShippingAddress    *AddressInput     `json:"shipping_address"`
+	PaymentFingerprint string            `json:"payment_fingerprint"`
+	Attribution        *AttributionInput `json:"attribution"`
 }
 
 // CustomerInput is the buyer of an order.
@@ -46,7 +52,9 @@ type ItemInput struct {
 
 // orderData is a validated, normalized order. Its JSON form is canonical:
 // the same order always encodes to the same bytes, whatever the order of
-// keys, white space, email case or time zone it was sent with.
+// keys, white space, email case or time zone it was sent with. Fields added
+// after the first release are omitted when empty, so that an order sent
+// without them keeps the hash it was stored with.
 type orderData struct {
 	Source           string     `json:"source"`
 	ExternalID       string     `json:"external_id"`
@@ -63,6 +71,11 @@ type orderData struct {
 	Total            int64      `json:"total"`
 	DiscountCodes    []string   `json:"discount_codes"`
 	PaymentReference string     `json:"payment_reference"`
+
+	ShippingAddress    *Address `json:"shipping_address,omitempty"`
+	PaymentFingerprint string   `json:"payment_fingerprint,omitempty"`
+	ReferralCode       string   `json:"referral_code,omitempty"`
+	DeviceID           string   `json:"device_id,omitempty"`
 }
 
 type itemData struct {
@@ -101,6 +114,13 @@ func (in OrderInput) validate(now time.Time) (orderData, error) {
 		Total:            in.Total,
 		PaymentReference: text(&f, "payment_reference", in.PaymentReference, 255, false, false),
 		DiscountCodes:    []string{},
+
+		ShippingAddress:    in.ShippingAddress.validate(&f, "shipping_address"),
+		PaymentFingerprint: text(&f, "payment_fingerprint", in.PaymentFingerprint, 255, false, false),
+	}
+	if a := in.Attribution; a != nil {
+		d.ReferralCode = text(&f, "attribution.referral_code", a.ReferralCode, 64, false, false)
+		d.DeviceID = text(&f, "attribution.device_id", a.DeviceID, 255, false, false)
 	}
 	if d.Source == "" {
 		d.Source = "api"

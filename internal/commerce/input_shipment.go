@@ -47,11 +47,12 @@ type shipmentData struct {
 func (in ShipmentInput) validate(now time.Time) (shipmentData, error) {
 	var f fault.Fields
 	d := shipmentData{
-		Carrier:           strings.ToLower(text(&f, "carrier", in.Carrier, 50, true, false)),
-		TrackingNumber:    strings.ToUpper(strings.Join(strings.Fields(text(&f, "tracking_number", in.TrackingNumber, 100, true, false)), "")),
 		TrackingURL:       webURL(&f, "tracking_url", in.TrackingURL),
 		EstimatedDelivery: day(&f, "estimated_delivery", in.EstimatedDelivery),
 	}
+	d.Carrier, d.TrackingNumber = normalizeTracking(
+		text(&f, "carrier", in.Carrier, 50, true, false),
+		text(&f, "tracking_number", in.TrackingNumber, 100, true, false))
 	if t, ok := instant(&f, "shipped_at", in.ShippedAt, now, false); ok {
 		d.ShippedAt = &t
 	}
@@ -76,6 +77,12 @@ func (in ShipmentInput) validate(now time.Time) (shipmentData, error) {
 		d.Items = append(d.Items, it)
 	}
 	return d, f.Err()
+}
+
+// normalizeTracking is the one spelling of a parcel's key: the carrier
+// trimmed and lower-cased, the tracking number upper-cased without spaces.
+func normalizeTracking(carrier, number string) (string, string) {
+	return strings.ToLower(strings.TrimSpace(carrier)), strings.ToUpper(strings.Join(strings.Fields(number), ""))
 }
 
 // TrackingEventInput is one carrier scan (POST /api/v1/shipments/{id}/events).

@@ -36,7 +36,10 @@ type Product struct {
 
 // Order is a purchase as the store reported it. Money is in minor units of
 // Currency (cents for USD, yen for JPY); Total = Subtotal - Discount +
-// Shipping + Tax. An order is unique per (Source, ExternalID).
+// Shipping + Tax. An order is unique per (Source, ExternalID). Status is
+// open, cancelled (CancelledAt is set; it stays cancelled whatever is
+// refunded later), refunded (RefundedMinor == TotalMinor) or
+// partially_refunded.
 type Order struct {
 	ID               int64          `db:"id" json:"id"`
 	Source           string         `db:"source" json:"source"`
@@ -56,10 +59,25 @@ type Order struct {
 	ContentHash      []byte         `db:"content_hash" json:"-"`
 	CreatedAt        time.Time      `db:"created_at" json:"created_at"`
 	UpdatedAt        time.Time      `db:"updated_at" json:"updated_at"`
+	// ShippingAddress is nil when the store did not send one.
+	ShippingAddress *Address `db:"shipping_address" json:"shipping_address"`
+	// PaymentFingerprint identifies the means of payment across orders (a
+	// Stripe card fingerprint); ReferralCode and DeviceID say how the
+	// shopper arrived. Each is "" when unknown.
+	PaymentFingerprint string `db:"payment_fingerprint" json:"payment_fingerprint"`
+	ReferralCode       string `db:"referral_code" json:"referral_code"`
+	DeviceID           string `db:"device_id" json:"device_id"`
+	// CancelledAt is set once the store cancels the order; CancelReason is
+	// what it said.
+	CancelledAt  *time.Time `db:"cancelled_at" json:"cancelled_at"`
+	CancelReason string     `db:"cancel_reason" json:"cancel_reason"`
+	// RefundedMinor is the sum of the order's refunds, never above TotalMinor.
+	RefundedMinor int64 `db:"refunded_minor" json:"refunded"`
 
 	Customer  Customer    `db:"-" json:"customer"`
 	Items     []OrderItem `db:"-" json:"items"`
 	Shipments []Shipment  `db:"-" json:"shipments,omitempty"`
+	Refunds   []Refund    `db:"-" json:"refunds,omitempty"`
 }
 
 // OrderItem is one line of an order; LineNo is its 1-based position in the

@@ -175,6 +175,9 @@ func (s *Service) upsertOrder(ctx context.Context, in OrderInput, notify bool) (
 		if err := keepsShipped(ctx, tx, old.ID, d.Items); err != nil {
 			return err
 		}
+		if err := keepsRefunds(old, d); err != nil {
+			return err
+		}
 		c, err := upsertCustomer(ctx, tx, d.Email, d.Name)
 		if err != nil {
 			return err
@@ -207,8 +210,24 @@ func keepsShipped(ctx context.Context, q sqlx.QueryerContext, orderID int64, ite
 	return f.Err()
 }
 
-// Order returns an order with its customer, items and shipments (each with
-// its items and timeline); fault.NotFound if there is none.
+// keepsRefunds refuses an update that would leave the order's refunds
+// larger than its total, or in another currency than the order.
+func keepsRefunds(old Order, d orderData) error {
+	if old.RefundedMinor == 0 {
+		return nil
+	}
+	var f fault.Fields
+	if d.Currency != old.Currency {
+		f.Add("currency", fmt.Sprintf("must stay %s: the order has refunds in it", old.Currency))
+	}
+	if d.Total < old.RefundedMinor {
+		f.Add("total", fmt.Sprintf("must be at least the %d already refunded", old.RefundedMinor))
+	}
+	return f.Err()
+}
+
+// Order returns an order with its customer, items, shipments (each with
+// its items and timeline) and refunds; fault.NotFound if there is none.
 func (s *Service) Order(ctx context.Context, id int64) (Order, error) {
 	o, err := orderByID(ctx, s.db, id, false)
 	if err != nil {
@@ -217,8 +236,8 @@ func (s *Service) Order(ctx context.Context, id int64) (Order, error) {
 	return o, s.fillOrder(ctx, s.db, &o, true)
 }
 
-// fillOrder loads an order's customer and items, and its shipments when
-// asked.
+// fillOrder loads an order's customer and items, and its shipments and
+// refunds when asked.
 func (s *Service) fillOrder(ctx context.Context, q sqlx.QueryerContext, o *Order, shipments bool) error {
 	var err error
 	if o.Customer, err = customerByID(ctx, q, o.CustomerID); err != nil {
@@ -234,6 +253,9 @@ func (s *Service) fillOrder(ctx context.Context, q sqlx.QueryerContext, o *Order
 		return nil
 	}
 	if o.Shipments, err = shipmentsOfOrder(ctx, q, o.ID); err != nil {
+		return err
+	}
+	if o.Refunds, err = refundsOfOrder(ctx, q, o.ID); err != nil {
 		return err
 	}
 	for i := range o.Shipments {

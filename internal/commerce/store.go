@@ -41,6 +41,20 @@ func customerByID(ctx context.Context, q sqlx.QueryerContext, id int64) (Custome
 	return c, nil
 }
 
+// customerByEmail returns the customer with a normalized email;
+// fault.NotFound if there is none.
+func customerByEmail(ctx context.Context, q sqlx.QueryerContext, email string) (Customer, error) {
+	var c Customer
+	err := sqlx.GetContext(ctx, q, &c, `SELECT `+customerColumns+` FROM customers WHERE email = $1`, email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fault.Errorf(fault.NotFound, "There is no customer with that email.")
+	}
+	if err != nil {
+		return c, fmt.Errorf("commerce: customer by email: %w", err)
+	}
+	return c, nil
+}
+
 const productColumns = `id, sku, title, image_url, product_url, returnable, replenish_days, guide_md, guide_video_url, created_at, updated_at`
 
 // upsertProduct writes p by SKU and says whether it was created, updated or
@@ -87,7 +101,8 @@ func upsertProduct(ctx context.Context, q sqlx.ExtContext, p Product) (Product, 
 
 const orderColumns = `id, source, external_id, number, customer_id, placed_at, currency,
 	subtotal_minor, discount_minor, shipping_minor, tax_minor, total_minor,
-	discount_codes, payment_reference, status, content_hash, created_at, updated_at`
+	discount_codes, payment_reference, status, content_hash, created_at, updated_at,
+	shipping_address, payment_fingerprint, referral_code, device_id, cancelled_at, cancel_reason, refunded_minor`
 
 // lockOrderByKey returns the order of (source, externalID), locked until the
 // transaction ends, and false when there is none.
@@ -125,6 +140,21 @@ func orderByID(ctx context.Context, q sqlx.QueryerContext, id int64, lock bool) 
 	return o, nil
 }
 
+// orderByExternal returns the order of (source, externalID); fault.NotFound
+// if there is none.
+func orderByExternal(ctx context.Context, q sqlx.QueryerContext, source, externalID string) (Order, error) {
+	var o Order
+	err := sqlx.GetContext(ctx, q, &o, `SELECT `+orderColumns+` FROM orders
+		WHERE source = $1 AND external_id = $2`, source, externalID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, fault.Errorf(fault.NotFound, "There is no order %s from %s.", externalID, source)
+	}
+	if err != nil {
+		return o, fmt.Errorf("commerce: order %s/%s: %w", source, externalID, err)
+	}
+	return o, nil
+}
+
 // insertOrder creates the order unless a concurrent request created it
 // first; then it returns false and the caller reads that one.
 func insertOrder(ctx context.Context, q sqlx.QueryerContext, d orderData, customerID int64, hash []byte) (Order, bool, error) {
@@ -132,12 +162,14 @@ func insertOrder(ctx context.Context, q sqlx.QueryerContext, d orderData, custom
 	err := sqlx.GetContext(ctx, q, &o, `
 		INSERT INTO orders (source, external_id, number, customer_id, placed_at, currency, subtotal_minor,
 		                    discount_minor, shipping_minor, tax_minor, total_minor, discount_codes,
-		                    payment_reference, content_hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		                    payment_reference, content_hash, shipping_address, payment_fingerprint,
+		                    referral_code, device_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 		ON CONFLICT (source, external_id) DO NOTHING
 		RETURNING `+orderColumns,
 		d.Source, d.ExternalID, d.Number, customerID, d.PlacedAt, d.Currency, d.Subtotal,
-		d.Discount, d.Shipping, d.Tax, d.Total, pq.Array(d.DiscountCodes), d.PaymentReference, hash)
+		d.Discount, d.Shipping, d.Tax, d.Total, pq.Array(d.DiscountCodes), d.PaymentReference, hash,
+		d.ShippingAddress, d.PaymentFingerprint, d.ReferralCode, d.DeviceID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, false, nil
 	}
@@ -147,16 +179,24 @@ func insertOrder(ctx context.Context, q sqlx.QueryerContext, d orderData, custom
 	return o, true, nil
 }
 
+// updateOrder writes the store's new content; a refunded order's status
+// follows its new total (the caller made sure refunds still fit in it).
 func updateOrder(ctx context.Context, q sqlx.QueryerContext, id int64, d orderData, customerID int64, hash []byte) (Order, error) {
 	var o Order
 	err := sqlx.GetContext(ctx, q, &o, `
 		UPDATE orders SET number = $2, customer_id = $3, placed_at = $4, currency = $5, subtotal_minor = $6,
 		       discount_minor = $7, shipping_minor = $8, tax_minor = $9, total_minor = $10,
-		       discount_codes = $11, payment_reference = $12, content_hash = $13, updated_at = now()
+		       discount_codes = $11, payment_reference = $12, content_hash = $13,
+		       shipping_address = $14, payment_fingerprint = $15, referral_code = $16, device_id = $17,
+		       status = CASE WHEN status IN ('refunded', 'partially_refunded')
+		                     THEN CASE WHEN refunded_minor = $10 THEN 'refunded' ELSE 'partially_refunded' END
+		                     ELSE status END,
+		       updated_at = now()
 		WHERE id = $1
 		RETURNING `+orderColumns,
 		id, d.Number, customerID, d.PlacedAt, d.Currency, d.Subtotal, d.Discount, d.Shipping, d.Tax,
-		d.Total, pq.Array(d.DiscountCodes), d.PaymentReference, hash)
+		d.Total, pq.Array(d.DiscountCodes), d.PaymentReference, hash,
+		d.ShippingAddress, d.PaymentFingerprint, d.ReferralCode, d.DeviceID)
 	if err != nil {
 		return o, fmt.Errorf("commerce: update order %d: %w", id, err)
 	}

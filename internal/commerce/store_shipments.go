@@ -50,6 +50,10 @@ func shipmentByTracking(ctx context.Context, q sqlx.QueryerContext, carrier, num
 	return s, true, nil
 }
 
+func errNoShipment(carrier, number string) error {
+	return fault.Errorf(fault.NotFound, "There is no shipment %s of %s.", number, carrier)
+}
+
 func shipmentsOfOrder(ctx context.Context, q sqlx.QueryerContext, orderID int64) ([]Shipment, error) {
 	ss := []Shipment{}
 	err := sqlx.SelectContext(ctx, q, &ss, `SELECT `+shipmentColumns+` FROM shipments

@@ -24,6 +24,7 @@ import (
 const (
 	OrderCreated          = "order.created"
 	OrderRefunded         = "order.refunded"
+	OrderCancelled        = "order.cancelled"
 	ShipmentCreated       = "shipment.created"
 	ShipmentStatusChanged = "shipment.status_changed"
 	ReviewSubmitted       = "review.submitted"
