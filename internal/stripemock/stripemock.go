@@ -46,7 +46,9 @@ func Start(ctx context.Context) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{url: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "-http-addr", "127.0.0.1:"+strconv.Itoa(port))
+	// stripe-mock also opens HTTPS on a fixed port unless told otherwise,
+	// which makes a second instance (another test binary) exit at once.
+	s.cmd = exec.Command(bin, "-http-addr", "127.0.0.1:"+strconv.Itoa(port), "-https-addr", "127.0.0.1:0")
 	var logs bytes.Buffer
 	s.cmd.Stdout, s.cmd.Stderr = &logs, &logs
 	if err := s.cmd.Start(); err != nil {
