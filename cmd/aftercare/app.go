@@ -134,6 +134,9 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 			return nil, err
 		}
 	}
+	if w.finish != nil {
+		mail.Decorate(w.composers, w.finish)
+	}
 	delivery := mail.NewDelivery(pool, sender, w.composers, mail.DeliveryOptions{
 		From:    cfg.MailFrom,
 		OnState: func(kind, state string) { metrics.Emails.WithLabelValues(kind, state).Inc() },

@@ -22,6 +22,7 @@ import (
 	"github.com/aftercare/aftercare/internal/config"
 	"github.com/aftercare/aftercare/internal/mail/mailtest"
 	"github.com/aftercare/aftercare/internal/pglocal/pgtest"
+	"github.com/aftercare/aftercare/internal/stripemock"
 )
 
 // liveApp is the whole product on a real port, a real database and a real
@@ -35,16 +36,38 @@ type liveApp struct {
 
 func startLive(t *testing.T) *liveApp {
 	t.Helper()
+	return startLiveWith(t, nil)
+}
+
+// startLiveWithStripe is startLive with Stripe configured against a
+// stripe-mock of this test, for refunds, friend codes and rewards.
+func startLiveWithStripe(t *testing.T) *liveApp {
+	t.Helper()
+	mock, err := stripemock.Start(context.Background())
+	if err != nil {
+		t.Fatalf("stripe-mock: %v", err)
+	}
+	t.Cleanup(mock.Stop)
+	return startLiveWith(t, map[string]string{"AFTERCARE_STRIPE_SECRET_KEY": "sk_test_123", "AFTERCARE_STRIPE_API_BASE": mock.URL()})
+}
+
+// startLiveWith starts the product with extra environment variables.
+func startLiveWith(t *testing.T, extra map[string]string) *liveApp {
+	t.Helper()
 	smtp := mailtest.NewServer(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	cfg, err := config.Load(envOf(map[string]string{
+	env := map[string]string{
 		"AFTERCARE_DATABASE_URL": pgtest.URL(t), "AFTERCARE_SIGNING_KEYS": testKeys, "AFTERCARE_BASE_URL": base,
 		"AFTERCARE_SMTP_URL": smtp.URL(), "AFTERCARE_MAIL_FROM": "Demo Store <care@example.test>",
-	}), false)
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	cfg, err := config.Load(envOf(env), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ Commands:
   dev             run everything locally: private PostgreSQL, demo data, dev mailbox
   apikey create   create an API key for the store's JSON API
   staff           create, list or disable staff accounts for /admin
+  import          back-fill orders or shipments from a CSV file (import orders|shipments FILE.csv)
   healthcheck     exit 0 when the server on AFTERCARE_ADDR answers /healthz (for containers)
 
 Run 'aftercare <command> --help' for the flags of a command.
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdStaff(ctx, rest, getenv, os.Stdin, stdout, stderr)
 	case "healthcheck":
 		return cmdHealthcheck(ctx, rest, getenv, stdout, stderr)
+	case "import":
+		return cmdImport(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -40,6 +40,9 @@ type wiring struct {
 
 	// composers render each email kind; add the kinds the feature sends.
 	composers map[string]mail.Composer
+	// finish, when set, finishes every composed email (footer links,
+	// unsubscribe headers, tracking); buildApp applies it after all features.
+	finish mail.Finisher
 	// panels are sections of the shopper's order page.
 	panels []portal.Panel
 	// public routes need no sign-in (webhooks, the storefront read API,
@@ -56,4 +59,4 @@ type wiring struct {
 }
 
 // features lists the wire functions of the feature packages, in order.
-var features = []func(*wiring) error{}
+var features = []func(*wiring) error{wireReturns, wireReferral, wireJourney, wireIntegrations}

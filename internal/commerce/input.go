@@ -40,6 +40,10 @@ type OrderInput struct {
 type CustomerInput struct {
 	Email string `json:"email"`
 	Name  string `json:"name"`
+	// MarketingConsent, when sent, records whether the shopper agreed at
+	// checkout to marketing email (review requests, offers). Absent keeps
+	// what is stored; an unsubscribe is never undone by an order.
+	MarketingConsent *bool `json:"marketing_consent"`
 }
 
 // ItemInput is one line of an order.
@@ -76,6 +80,7 @@ type orderData struct {
 	PaymentFingerprint string   `json:"payment_fingerprint,omitempty"`
 	ReferralCode       string   `json:"referral_code,omitempty"`
 	DeviceID           string   `json:"device_id,omitempty"`
+	MarketingConsent   *bool    `json:"marketing_consent,omitempty"`
 }
 
 type itemData struct {
@@ -117,6 +122,7 @@ func (in OrderInput) validate(now time.Time) (orderData, error) {
 
 		ShippingAddress:    in.ShippingAddress.validate(&f, "shipping_address"),
 		PaymentFingerprint: text(&f, "payment_fingerprint", in.PaymentFingerprint, 255, false, false),
+		MarketingConsent:   in.Customer.MarketingConsent,
 	}
 	if a := in.Attribution; a != nil {
 		d.ReferralCode = text(&f, "attribution.referral_code", a.ReferralCode, 64, false, false)

@@ -136,7 +136,7 @@ func (s *Service) upsertOrder(ctx context.Context, in OrderInput, notify bool) (
 			return err
 		}
 		if !found {
-			c, err := upsertCustomer(ctx, tx, d.Email, d.Name)
+			c, err := upsertCustomer(ctx, tx, d.Email, d.Name, d.MarketingConsent)
 			if err != nil {
 				return err
 			}
@@ -178,7 +178,7 @@ func (s *Service) upsertOrder(ctx context.Context, in OrderInput, notify bool) (
 		if err := keepsRefunds(old, d); err != nil {
 			return err
 		}
-		c, err := upsertCustomer(ctx, tx, d.Email, d.Name)
+		c, err := upsertCustomer(ctx, tx, d.Email, d.Name, d.MarketingConsent)
 		if err != nil {
 			return err
 		}

@@ -166,3 +166,34 @@ func TestValidCountry(t *testing.T) {
 		}
 	}
 }
+
+func TestOrdersRecordMarketingConsentOnlyWhenSent(t *testing.T) {
+	svc, d := newService(t)
+	ctx := ctxT(t)
+	consent := func() bool {
+		var c bool
+		if err := d.GetContext(ctx, &c, `SELECT marketing_consent FROM customers WHERE email = 'ada@example.com'`); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	yes, no := true, false
+	in := anOrder("mc-1")
+	if _, _, err := svc.UpsertOrder(ctx, in); err != nil || consent() {
+		t.Fatalf("an order without the field gave consent (%v)", err)
+	}
+	in = anOrder("mc-2")
+	in.Customer.MarketingConsent = &yes
+	if _, _, err := svc.UpsertOrder(ctx, in); err != nil || !consent() {
+		t.Fatalf("consent not recorded (%v)", err)
+	}
+	in = anOrder("mc-3")
+	if _, _, err := svc.UpsertOrder(ctx, in); err != nil || !consent() {
+		t.Fatalf("an order without the field took consent away (%v)", err)
+	}
+	in = anOrder("mc-4")
+	in.Customer.MarketingConsent = &no
+	if _, _, err := svc.UpsertOrder(ctx, in); err != nil || consent() {
+		t.Fatalf("withdrawn consent not recorded (%v)", err)
+	}
+}

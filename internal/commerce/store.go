@@ -18,15 +18,18 @@ import (
 const customerColumns = `id, email, name, created_at, updated_at`
 
 // upsertCustomer finds or creates the customer with a normalized email; a
-// non-empty name replaces the stored one, an empty name keeps it.
-func upsertCustomer(ctx context.Context, q sqlx.QueryerContext, email, name string) (Customer, error) {
+// non-empty name replaces the stored one, an empty name keeps it. consent,
+// when not nil, sets marketing consent; nil keeps what is stored.
+func upsertCustomer(ctx context.Context, q sqlx.QueryerContext, email, name string, consent *bool) (Customer, error) {
 	var c Customer
 	err := sqlx.GetContext(ctx, q, &c, `
-		INSERT INTO customers (email, name) VALUES ($1, $2)
+		INSERT INTO customers (email, name, marketing_consent) VALUES ($1, $2, COALESCE($3, false))
 		ON CONFLICT (email) DO UPDATE
 		SET name = CASE WHEN EXCLUDED.name = '' THEN customers.name ELSE EXCLUDED.name END,
-		    updated_at = CASE WHEN EXCLUDED.name IN ('', customers.name) THEN customers.updated_at ELSE now() END
-		RETURNING `+customerColumns, email, name)
+		    marketing_consent = COALESCE($3, customers.marketing_consent),
+		    updated_at = CASE WHEN EXCLUDED.name IN ('', customers.name) AND $3::boolean IS NOT DISTINCT FROM NULL
+		                      THEN customers.updated_at ELSE now() END
+		RETURNING `+customerColumns, email, name, consent)
 	if err != nil {
 		return c, fmt.Errorf("commerce: upsert customer: %w", err)
 	}

@@ -92,11 +92,12 @@ func seed(ctx context.Context, db *sqlx.DB, svc *commerce.Service) error {
 		}
 	}
 	now := time.Now().UTC().Truncate(time.Minute)
+	consent := true // the demo shoppers agreed, so the journey's emails show in /dev/mail
 	for i, o := range orders() {
 		placed := now.Add(-o.age)
 		in := commerce.OrderInput{
 			ExternalID: fmt.Sprintf("demo-%d", 1001+i), Number: o.number, PlacedAt: placed.Format(time.RFC3339),
-			Customer: commerce.CustomerInput{Email: o.email, Name: o.name}, Currency: "USD", Shipping: 500,
+			Customer: commerce.CustomerInput{Email: o.email, Name: o.name, MarketingConsent: &consent}, Currency: "USD", Shipping: 500,
 		}
 		for _, sku := range sortedKeys(o.items) {
 			title, price := priceOf(sku)

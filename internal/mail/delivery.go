@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/aftercare/aftercare/internal/db"
 	"github.com/aftercare/aftercare/internal/fault"
@@ -18,9 +20,12 @@ type DeliveryOptions struct {
 	// From is the sender address, e.g. "Our store <hello@example.com>".
 	From string
 	// OnState, when set, is called after each change of a message's state
-	// with its kind and "sent", "kept", "failed", "skipped" or "retry"
-	// (metrics: emails by state).
+	// with its kind and "sent", "kept", "failed", "skipped", "deferred" or
+	// "retry" (metrics: emails by state).
 	OnState func(kind, state string)
+	// Now is the clock of pacing and of sent_at; nil means time.Now. Tests
+	// drive a whole journey with a fake one.
+	Now func() time.Time
 }
 
 // Delivery renders and sends queued messages; it is the worker of the
@@ -38,6 +43,9 @@ type Delivery struct {
 func NewDelivery(db *sqlx.DB, sender Sender, composers map[string]Composer, opts DeliveryOptions) *Delivery {
 	if opts.OnState == nil {
 		opts.OnState = func(string, string) {}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	return &Delivery{db: db, sender: sender, composers: composers, opts: opts}
 }
@@ -70,6 +78,17 @@ func (d *Delivery) deliver(ctx context.Context, id int64, lastTry bool) error {
 	if m.Status != StatusQueued {
 		return nil // done before: a retry or a second instance
 	}
+	if m.Marketing {
+		// Decide before rendering, so a message held for days is composed
+		// with the facts of the day it goes out.
+		v, err := pace(ctx, d.db, m, d.opts.Now(), false)
+		if err != nil {
+			return err
+		}
+		if v.skip != "" || !v.until.IsZero() {
+			return d.hold(ctx, d.db, m, v)
+		}
+	}
 	if !m.RenderedAt.Valid {
 		if err := d.render(ctx, m, lastTry); err != nil {
 			return err
@@ -93,7 +112,7 @@ func (d *Delivery) render(ctx context.Context, m Message, lastTry bool) error {
 		case IsPermanent(err) || lastTry:
 			return d.finish(ctx, m, StatusFailed, err)
 		}
-		if serr := setStatus(ctx, d.db, m.ID, StatusQueued, false, err.Error()); serr != nil {
+		if serr := setStatus(ctx, d.db, m.ID, StatusQueued, false, err.Error(), d.opts.Now()); serr != nil {
 			return errors.Join(err, serr)
 		}
 		d.opts.OnState(m.Kind, "retry")
@@ -108,17 +127,39 @@ func (d *Delivery) render(ctx context.Context, m Message, lastTry bool) error {
 
 // finish ends a message that will not be sent and cancels its job.
 func (d *Delivery) finish(ctx context.Context, m Message, status string, cause error) error {
-	if err := setStatus(ctx, d.db, m.ID, status, false, cause.Error()); err != nil {
+	return d.finishIn(ctx, d.db, m, status, cause)
+}
+
+// finishIn is finish through q, a transaction holding the message's lock.
+func (d *Delivery) finishIn(ctx context.Context, q sqlx.ExecerContext, m Message, status string, cause error) error {
+	if err := setStatus(ctx, q, m.ID, status, false, cause.Error(), d.opts.Now()); err != nil {
 		return errors.Join(cause, err)
 	}
 	d.opts.OnState(m.Kind, status)
 	return river.JobCancel(cause)
 }
 
+// hold applies pacing's verdict v to marketing message m through q: skip
+// it for good, or snooze its job until v.until (a snooze costs no attempt).
+func (d *Delivery) hold(ctx context.Context, q sqlx.ExecerContext, m Message, v verdict) error {
+	if v.skip != "" {
+		return d.finishIn(ctx, q, m, StatusSkipped, Skip(errors.New("mail: "+v.skip)))
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE messages SET deferred_until = $2 WHERE id = $1`, m.ID, v.until); err != nil {
+		return fmt.Errorf("mail: defer message %d: %w", m.ID, err)
+	}
+	d.opts.OnState(m.Kind, "deferred")
+	return river.JobSnooze(max(v.until.Sub(d.opts.Now()), time.Second))
+}
+
 // send hands the rendered message to the sender while holding its row lock,
 // so two workers can never send one message at the same time. A crash after
 // the server accepted it but before the commit resends it on retry: SMTP
 // offers no better than at-least-once.
+//
+// A marketing message is paced again under the lock of its customer's row,
+// so that of two marketing messages due together only one goes and the
+// other is deferred by the frequency cap.
 func (d *Delivery) send(ctx context.Context, id int64, lastTry bool) error {
 	var result error
 	var kind, state string
@@ -130,22 +171,40 @@ func (d *Delivery) send(ctx context.Context, id int64, lastTry bool) error {
 		if m.Status != StatusQueued {
 			return nil
 		}
+		now := d.opts.Now()
+		if m.Marketing {
+			v, err := pace(ctx, tx, m, now, true)
+			if err != nil {
+				return err
+			}
+			if v.skip != "" || !v.until.IsZero() {
+				// Commit the deferral or the skip; result tells River.
+				result = d.hold(ctx, tx, m, v)
+				if _, ok := errors.AsType[*rivertype.JobSnoozeError](result); ok {
+					return nil
+				}
+				if _, ok := errors.AsType[*rivertype.JobCancelError](result); ok {
+					return nil
+				}
+				return result
+			}
+		}
 		kind = m.Kind
 		if d.sender == nil {
 			state = StatusKept
-			return setStatus(ctx, tx, id, StatusKept, false, "")
+			return setStatus(ctx, tx, id, StatusKept, false, "", now)
 		}
 		sendErr := d.sender.Send(ctx, d.opts.From, m)
 		switch {
 		case sendErr == nil:
 			state = StatusSent
-			return setStatus(ctx, tx, id, StatusSent, true, "")
+			return setStatus(ctx, tx, id, StatusSent, true, "", now)
 		case IsPermanent(sendErr) || lastTry:
 			state, result = StatusFailed, river.JobCancel(sendErr)
-			return setStatus(ctx, tx, id, StatusFailed, true, sendErr.Error())
+			return setStatus(ctx, tx, id, StatusFailed, true, sendErr.Error(), now)
 		default:
 			state, result = "retry", fmt.Errorf("mail: send message %d: %w", id, sendErr)
-			return setStatus(ctx, tx, id, StatusQueued, true, sendErr.Error())
+			return setStatus(ctx, tx, id, StatusQueued, true, sendErr.Error(), now)
 		}
 	})
 	if err != nil {

@@ -17,7 +17,7 @@ const (
 	StatusSent    = "sent"    // accepted by the SMTP server
 	StatusFailed  = "failed"  // gave up: attempts exhausted or a permanent error
 	StatusKept    = "kept"    // no SMTP configured: kept for the dev mailbox
-	StatusSkipped = "skipped" // nothing to send any more (e.g. the customer was erased)
+	StatusSkipped = "skipped" // nothing to send any more (e.g. the customer was erased, or withdrew consent)
 )
 
 // Queued is an email to send: what it is about, not what it says. Its content
@@ -31,6 +31,16 @@ type Queued struct {
 	CustomerID int64
 	OrderID    int64
 	ShipmentID int64
+	// Marketing marks mail the shopper did not need to get (review
+	// requests and reminders, replenishment, recommendations, offers,
+	// referral invites, abandoned-checkout reminders), as opposed to order
+	// updates. Delivery sends a marketing message only to a customer who
+	// consented (customers.marketing_consent) and has not unsubscribed,
+	// skipping it otherwise; it defers it, never drops it, while the
+	// customer's frequency cap or the store's quiet hours hold (see Pacing);
+	// and the journey's Finisher gives it List-Unsubscribe headers. The
+	// customer is CustomerID, or else the customer with the To address.
+	Marketing bool
 }
 
 // Message is a stored row of the messages outbox. CustomerID, OrderID and
@@ -54,6 +64,11 @@ type Message struct {
 	RenderedAt sql.NullTime      `db:"rendered_at"`
 	CreatedAt  time.Time         `db:"created_at"`
 	SentAt     sql.NullTime      `db:"sent_at"`
+	// Marketing is Queued.Marketing.
+	Marketing bool `db:"marketing"`
+	// DeferredUntil is when a marketing message held back by the frequency
+	// cap or quiet hours will be tried again.
+	DeferredUntil sql.NullTime `db:"deferred_until"`
 }
 
 // Content is a rendered email. Headers are extra header fields such as

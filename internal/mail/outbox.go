@@ -42,6 +42,13 @@ func NewOutbox(q *jobs.Queue) *Outbox { return &Outbox{q: q} }
 // fault.Field error when To is not an email address, Kind is empty or
 // DedupeKey is empty.
 func (o *Outbox) Queue(ctx context.Context, tx *sqlx.Tx, m Queued) error {
+	_, err := o.QueueID(ctx, tx, m)
+	return err
+}
+
+// QueueID is Queue that also returns the id of the message: the new one, or
+// the one queued before with the same DedupeKey.
+func (o *Outbox) QueueID(ctx context.Context, tx *sqlx.Tx, m Queued) (int64, error) {
 	var f fault.Fields
 	if m.Kind == "" {
 		f.Add("kind", "must not be empty")
@@ -54,25 +61,29 @@ func (o *Outbox) Queue(ctx context.Context, tx *sqlx.Tx, m Queued) error {
 		f.Add("to", "must be an email address")
 	}
 	if err := f.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	var id int64
 	err = tx.QueryRowxContext(ctx, `
-		INSERT INTO messages (kind, dedupe_key, to_address, customer_id, order_id, shipment_id)
-		VALUES ($1, $2, $3, $4, $5, $6)
+		INSERT INTO messages (kind, dedupe_key, to_address, customer_id, order_id, shipment_id, marketing)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (dedupe_key) DO NOTHING
 		RETURNING id`,
-		m.Kind, m.DedupeKey, to.Address, nullID(m.CustomerID), nullID(m.OrderID), nullID(m.ShipmentID)).Scan(&id)
+		m.Kind, m.DedupeKey, to.Address, nullID(m.CustomerID), nullID(m.OrderID), nullID(m.ShipmentID), m.Marketing).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil // already queued for this cause
+		// Already queued for this cause.
+		if err := tx.GetContext(ctx, &id, `SELECT id FROM messages WHERE dedupe_key = $1`, m.DedupeKey); err != nil {
+			return 0, fmt.Errorf("mail: queue %s: find earlier message: %w", m.Kind, err)
+		}
+		return id, nil
 	}
 	if err != nil {
-		return fmt.Errorf("mail: queue %s: %w", m.Kind, err)
+		return 0, fmt.Errorf("mail: queue %s: %w", m.Kind, err)
 	}
 	if err := o.q.InsertTx(ctx, tx.Tx, DeliverArgs{MessageID: id}, &river.InsertOpts{MaxAttempts: deliverMaxAttempts}); err != nil {
-		return fmt.Errorf("mail: queue %s: %w", m.Kind, err)
+		return 0, fmt.Errorf("mail: queue %s: %w", m.Kind, err)
 	}
-	return nil
+	return id, nil
 }
 
 // nullID stores 0 as NULL, since the id columns are foreign keys.

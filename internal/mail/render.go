@@ -2,12 +2,15 @@ package mail
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	htmltemplate "html/template"
 	"io/fs"
 	"path"
 	"strings"
 	texttemplate "text/template"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/aftercare/aftercare/internal/settings"
 	"github.com/aftercare/aftercare/web"
@@ -113,6 +116,25 @@ func (r *Renderer) Render(name string, v View) (Content, error) {
 		HTML:    html.String(),
 		Text:    tidyText(text.String()),
 	}, nil
+}
+
+// Compose renders email kind with data for the store whose settings q
+// reads, and sends replies to the store's support address: the emails say
+// "reply to this email". It returns an error for an unknown kind or a
+// template that fails on data.
+func (r *Renderer) Compose(ctx context.Context, q sqlx.QueryerContext, kind string, data any) (Content, error) {
+	s, err := settings.Load(ctx, q)
+	if err != nil {
+		return Content{}, err
+	}
+	c, err := r.Render(kind, View{Store: s, Data: data})
+	if err != nil {
+		return c, err
+	}
+	if s.SupportEmail != "" {
+		c.Headers = map[string]string{"Reply-To": s.SupportEmail}
+	}
+	return c, nil
 }
 
 // tidyText trims trailing spaces, leading blank lines and runs of blank

@@ -14,7 +14,8 @@ func TestTheShippedTemplatesParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"order_confirmation", "shipment_shipped", "shipment_out_for_delivery",
-		"shipment_delivered", "shipment_exception", "login_link"} {
+		"shipment_delivered", "shipment_exception", "login_link",
+		"review_request", "review_reminder", "replenish_reminder", "recommendations", "winback_offer"} {
 		if r.html[name] == nil || r.text[name] == nil {
 			t.Errorf("no email %q", name)
 		}

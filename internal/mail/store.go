@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -15,7 +16,7 @@ import (
 // messageColumns lists the columns of a Message; the nullable ids read as 0.
 const messageColumns = `id, kind, dedupe_key, to_address, COALESCE(customer_id, 0) AS customer_id,
 	COALESCE(order_id, 0) AS order_id, COALESCE(shipment_id, 0) AS shipment_id, subject, html_body, text_body,
-	headers, status, attempts, last_error, rendered_at, created_at, sent_at`
+	headers, status, attempts, last_error, rendered_at, created_at, sent_at, marketing, deferred_until`
 
 // messageRow is a Message as scanned, with the jsonb headers still raw.
 type messageRow struct {
@@ -93,17 +94,19 @@ func saveRendered(ctx context.Context, q sqlx.ExecerContext, id int64, c Content
 	return n == 1, nil
 }
 
-// setStatus records the outcome of an attempt. A delivery attempt (sent,
-// failed, or a retry) counts in attempts; lastError "" keeps the previous
-// one, so a message sent after failures still tells why it was late.
-func setStatus(ctx context.Context, q sqlx.ExecerContext, id int64, status string, attempted bool, lastError string) error {
+// setStatus records the outcome of an attempt at time at. A delivery attempt
+// (sent, failed, or a retry) counts in attempts; lastError "" keeps the
+// previous one, so a message sent after failures still tells why it was
+// late. A message sent, or kept for the dev mailbox, gets sent_at = at: the
+// frequency cap counts both.
+func setStatus(ctx context.Context, q sqlx.ExecerContext, id int64, status string, attempted bool, lastError string, at time.Time) error {
 	inc := 0
 	if attempted {
 		inc = 1
 	}
 	_, err := q.ExecContext(ctx, `UPDATE messages SET status = $2, attempts = attempts + $3, last_error = COALESCE(NULLIF($4, ''), last_error),
-		sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
-		WHERE id = $1`, id, status, inc, truncate(lastError, 2000))
+		sent_at = CASE WHEN $2 IN ('sent', 'kept') THEN $5 ELSE sent_at END
+		WHERE id = $1`, id, status, inc, truncate(lastError, 2000), at)
 	if err != nil {
 		return fmt.Errorf("mail: set message %d %s: %w", id, status, err)
 	}

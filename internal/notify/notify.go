@@ -14,7 +14,6 @@ import (
 
 	"github.com/aftercare/aftercare/internal/auth"
 	"github.com/aftercare/aftercare/internal/mail"
-	"github.com/aftercare/aftercare/internal/settings"
 )
 
 // The kinds of message composed here; they are also the template names.
@@ -89,6 +88,9 @@ type ShipmentEmail struct {
 	Event     *Event // the event the email is about, or the newest one
 	Link      auth.Link
 	CodeURL   string
+	// Guides are the how-to guides of what the parcel holds
+	// (shipment_delivered only).
+	Guides []Guide
 }
 
 func (n *notifier) shipment(kind string) mail.Composer {
@@ -113,8 +115,15 @@ func (n *notifier) shipment(kind string) mail.Composer {
 		if ok {
 			event = &e
 		}
+		var gs []Guide
+		if kind == KindShipmentDelivered {
+			if gs, err = n.guides(ctx, s.ID); err != nil {
+				return mail.Content{}, err
+			}
+		}
 		return n.orderEmail(ctx, kind, o, func(c Customer, l auth.Link) any {
-			return ShipmentEmail{FirstName: c.FirstName(), Order: o, Shipment: s, Status: status, Event: event, Link: l, CodeURL: n.baseURL + "/signin/code"}
+			return ShipmentEmail{FirstName: c.FirstName(), Order: o, Shipment: s, Status: status, Event: event, Link: l,
+				CodeURL: n.baseURL + "/signin/code", Guides: gs}
 		})
 	})
 }
@@ -173,17 +182,5 @@ func (n *notifier) loginLink(ctx context.Context, m mail.Message) (mail.Content,
 }
 
 func (n *notifier) render(ctx context.Context, kind string, data any) (mail.Content, error) {
-	s, err := settings.Load(ctx, n.db)
-	if err != nil {
-		return mail.Content{}, err
-	}
-	c, err := n.r.Render(kind, mail.View{Store: s, Data: data})
-	if err != nil {
-		return c, err
-	}
-	// The emails say "reply to this email": replies go to support.
-	if s.SupportEmail != "" {
-		c.Headers = map[string]string{"Reply-To": s.SupportEmail}
-	}
-	return c, nil
+	return n.r.Compose(ctx, n.db, kind, data)
 }
