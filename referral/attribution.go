@@ -37,7 +37,9 @@ func (s *Service) OrderCreated(ctx context.Context, tx *sqlx.Tx, ev events.Event
 	if _, err := s.EnsureCode(ctx, tx, o.CustomerID); err != nil {
 		return err
 	}
-	if ev.Historic {
+	// History being loaded and a return's replacement (an exchange) are not
+	// purchases a friend was won for.
+	if ev.Historic || o.Source == "exchange" {
 		return nil
 	}
 	p, err := program.Load(ctx, tx)

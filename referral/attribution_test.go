@@ -38,6 +38,7 @@ func TestAttributionRules(t *testing.T) {
 		claimAgo  time.Duration // before now; the order is placed an hour ago
 		second    bool          // the friend ordered before
 		historic  bool
+		exchange  bool
 		converts  bool
 		withCode  bool // the order used the promotion code (else the referral field)
 		fromEmail bool // the claim is by another address of the friend
@@ -48,6 +49,7 @@ func TestAttributionRules(t *testing.T) {
 		{name: "the referral field after the window does not", claimAgo: 95 * day},
 		{name: "a friend's second order does not", claimAgo: 5 * day, withCode: true, second: true},
 		{name: "history being loaded does not", claimAgo: 5 * day, withCode: true, historic: true},
+		{name: "a return's replacement order does not", claimAgo: 5 * day, withCode: true, exchange: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,6 +60,9 @@ func TestAttributionRules(t *testing.T) {
 			}
 			claim := w.claim(jane, "sam@example.net", "", w.now.Add(-tc.claimAgo))
 			o := order{email: "sam@example.net", historic: tc.historic}
+			if tc.exchange {
+				o.source = "exchange"
+			}
 			if tc.withCode {
 				o.codes = []string{"  " + claim.Code() + " "}
 			} else {

@@ -152,6 +152,7 @@ type order struct {
 	placed                              time.Time
 	subtotal                            int64
 	historic                            bool
+	source                              string // "" is the API's default
 }
 
 // place records an order through commerce and runs the order.created
@@ -168,7 +169,7 @@ func (w *world) place(o order) commerce.Order {
 	if o.subtotal == 0 {
 		o.subtotal = 5000
 	}
-	in := commerce.OrderInput{ExternalID: fmt.Sprintf("ext-%d", w.n), Number: fmt.Sprintf("#%d", 1000+w.n),
+	in := commerce.OrderInput{Source: o.source, ExternalID: fmt.Sprintf("ext-%d", w.n), Number: fmt.Sprintf("#%d", 1000+w.n),
 		Customer: commerce.CustomerInput{Email: o.email, Name: o.name}, PlacedAt: o.placed.Format(time.RFC3339), Currency: "USD",
 		Items:    []commerce.ItemInput{{SKU: "KETTLE-1", Title: "Kettle", Quantity: 1, UnitPrice: o.subtotal}},
 		Subtotal: o.subtotal, Total: o.subtotal, DiscountCodes: o.codes, PaymentFingerprint: o.card,
