@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -28,6 +29,9 @@ type Options struct {
 	DataDir string
 	// Fast turns off fsync and friends: for tests, where durability is moot.
 	Fast bool
+	// TCP also listens on a free loopback port, for tests that put a
+	// network fault between the application and the database.
+	TCP bool
 }
 
 // Server is a running private PostgreSQL.
@@ -38,6 +42,7 @@ type Server struct {
 	bin     string
 	cred    *syscall.Credential
 	logPath string
+	tcpAddr string
 }
 
 // ErrNotInstalled is returned when no PostgreSQL binaries can be found.
@@ -95,7 +100,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	conf := []string{"-c listen_addresses=''", "-c unix_socket_directories=" + s.sockDir, "-c max_connections=300", "-c shared_buffers=128MB"}
+	listen := "''"
+	if opts.TCP {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		listen = "127.0.0.1 -c port=" + strconv.Itoa(port)
+		s.tcpAddr = "127.0.0.1:" + strconv.Itoa(port)
+	}
+	conf := []string{"-c listen_addresses=" + listen, "-c unix_socket_directories=" + s.sockDir, "-c max_connections=300", "-c shared_buffers=128MB"}
 	if opts.Fast {
 		conf = append(conf, "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
 	}
@@ -110,6 +124,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 func (s *Server) URL(name string) string {
 	q := url.Values{"host": {s.sockDir}, "user": {"postgres"}, "sslmode": {"disable"}}
 	return "postgres:///" + url.PathEscape(name) + "?" + q.Encode()
+}
+
+// TCPAddr is host:port of the loopback listener when started with TCP.
+func (s *Server) TCPAddr() string { return s.tcpAddr }
+
+// URLVia returns a connection URL for database name through addr (host:port),
+// e.g. a fault-injecting proxy in front of TCPAddr.
+func (s *Server) URLVia(addr, name string) string {
+	return "postgres://postgres@" + addr + "/" + url.PathEscape(name) + "?sslmode=disable"
 }
 
 // Stop stops the server quickly and removes a temporary cluster.
@@ -164,6 +187,15 @@ func findBinDir() (string, error) {
 		}
 	}
 	return "", ErrNotInstalled
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("pglocal: free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func tail(b []byte, n int) string {
