@@ -1,9 +1,13 @@
 package server
 
 import (
+	"context"
+	"database/sql/driver"
 	"errors"
 	"log/slog"
+	"net"
 	"strings"
+	"syscall"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -48,6 +52,11 @@ func (h *errorHandler) handle(c *fiber.Ctx, err error) error {
 		if de.Kind == fault.Internal {
 			message = "Something went wrong on our side. Please try again in a moment."
 		}
+	} else if unavailable(err) {
+		// The database (or another dependency) is unreachable: the client
+		// should retry, and nothing half-done was committed.
+		status, message = fiber.StatusServiceUnavailable, "We are briefly unable to reach our database. Please try again in a few seconds."
+		c.Set(fiber.HeaderRetryAfter, "5")
 	} else if errors.As(err, &fe) {
 		status, message = fe.Code, fe.Message
 		if status == fiber.StatusNotFound {
@@ -108,4 +117,14 @@ func titleOf(status int) string {
 		return "Something went wrong"
 	}
 	return fiber.ErrBadRequest.Message
+}
+
+// unavailable reports errors that mean a dependency could not be reached or
+// answered too late, as opposed to a bug: a dial or network failure, a
+// broken connection, or a request deadline spent waiting for the database.
+func unavailable(err error) bool {
+	var netErr net.Error
+	var opErr *net.OpError
+	return errors.As(err, &opErr) || errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED)
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
@@ -38,6 +40,9 @@ func newApp(t *testing.T, o server.Options) *fiber.App {
 	app.Get("/api/v1/boom", func(c *fiber.Ctx) error { return errors.New("pq: secret internal detail") })
 	app.Get("/api/v1/bad", func(c *fiber.Ctx) error { return fault.Field("items[0].quantity", "must be at least 1") })
 	app.Get("/page/boom", func(c *fiber.Ctx) error { return errors.New("pq: secret internal detail") })
+	app.Get("/api/v1/down", func(c *fiber.Ctx) error {
+		return fmt.Errorf("commerce: upsert order: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED})
+	})
 	app.Get("/page/missing", func(c *fiber.Ctx) error { return fault.Errorf(fault.NotFound, "No such order.") })
 	app.Post("/form", func(c *fiber.Ctx) error { return c.SendString("accepted") })
 	app.Post("/api/v1/echo", func(c *fiber.Ctx) error { return c.SendString("ok") })
@@ -64,6 +69,7 @@ func TestErrorsBecomeStatusesAndNeverLeakInternals(t *testing.T) {
 		{"an API internal error is a plain 500 problem", "/api/v1/boom", "application/problem+json", 500, "Something went wrong"},
 		{"an API field error names the field", "/api/v1/bad", "application/problem+json", 422, "items[0].quantity"},
 		{"an unknown API route is a 404 problem", "/api/v1/nothing-here", "application/problem+json", 404, "Not found"},
+		{"an unreachable database is a 503 problem to retry", "/api/v1/down", "application/problem+json", 503, "try again"},
 		{"a page internal error is an apology page", "/page/boom", "text/html; charset=utf-8", 500, "Something went wrong on our side"},
 		{"a page domain error shows its message", "/page/missing", "text/html; charset=utf-8", 404, "No such order."},
 	}
@@ -81,6 +87,9 @@ func TestErrorsBecomeStatusesAndNeverLeakInternals(t *testing.T) {
 			}
 			if strings.Contains(body, "secret internal detail") {
 				t.Errorf("internal error text leaked: %s", body)
+			}
+			if tt.wantStatus == 503 && resp.Header.Get("Retry-After") == "" {
+				t.Error("a 503 without Retry-After")
 			}
 			if resp.Header.Get("X-Request-Id") == "" {
 				t.Error("no request id header")
