@@ -82,6 +82,34 @@ func URL(t testing.TB) string {
 	return withDB(adminURL, name)
 }
 
+// EmptyURL returns the URL of a new database with no schema at all (to
+// restore a backup into, or to test migrations), dropped when the test ends.
+func EmptyURL(t testing.TB) string {
+	t.Helper()
+	once.Do(setup)
+	if setupErr != nil {
+		t.Fatalf("pgtest: %v", setupErr)
+	}
+	name := "e_" + randomHex(8)
+	admin, err := sqlx.Open("postgres", withDB(adminURL, "postgres"))
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(fmt.Sprintf(`CREATE DATABASE %s TEMPLATE template0`, name)); err != nil {
+		t.Fatalf("pgtest: create empty database: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := sqlx.Open("postgres", withDB(adminURL, "postgres"))
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		admin.Exec(fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name)) //nolint:errcheck // best effort
+	})
+	return withDB(adminURL, name)
+}
+
 // DB returns a pool on a new, migrated, empty database for this test.
 func DB(t testing.TB) *sqlx.DB {
 	t.Helper()
