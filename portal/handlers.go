@@ -78,6 +78,9 @@ func (h *Handlers) show(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if err := h.svc.orders.RecordView(c.UserContext(), who, id); err != nil {
+		return err
+	}
 	csrf, _ := c.Locals("csrf").(string)
 	panels, err := h.renderPanels(c.UserContext(), PanelContext{CustomerID: who, OrderID: id, CSRF: csrf, Location: loc, Now: h.now()})
 	if err != nil {

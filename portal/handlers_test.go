@@ -203,3 +203,24 @@ func TestOrderPageShowsTheSectionsOfOtherFeatures(t *testing.T) {
 		t.Fatalf("panel context %+v", got)
 	}
 }
+
+func TestOpeningAnOrderPageCountsATrackingView(t *testing.T) {
+	f := newFixture(t)
+	ada := f.customer("ada@example.com")
+	bob := f.customer("bob@example.com")
+	order, _ := f.order(ada, orderSpec{number: "#V1", placedAt: time.Now().Add(-time.Hour), items: []item{{sku: "A", title: "Kettle", qty: 1, price: 100}}})
+	app := testApp(t, f, time.Now())
+	views := func() int {
+		var n int
+		if err := f.db.Get(&n, `SELECT count(*) FROM tracking_views WHERE order_id = $1`, order); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if status, _, _ := get(t, app, fmt.Sprintf("/orders/%d", order), ada); status != 200 || views() != 1 {
+		t.Fatalf("status %d, %d views after one visit", status, views())
+	}
+	if status, _, _ := get(t, app, fmt.Sprintf("/orders/%d", order), bob); status != 404 || views() != 1 {
+		t.Fatalf("another customer's visit: status %d, %d views", status, views())
+	}
+}

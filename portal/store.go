@@ -221,3 +221,14 @@ func loadShipments(ctx context.Context, tx *sqlx.Tx, customerID int64, o *Order)
 	}
 	return nil
 }
+
+// RecordView notes that the customer opened the page of an order of theirs,
+// for the dashboard's "where is my order" load. The order must be theirs.
+func (s *Orders) RecordView(ctx context.Context, customerID, orderID int64) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO tracking_views (order_id)
+		SELECT id FROM orders WHERE id = $1 AND customer_id = $2`, orderID, customerID)
+	if err != nil {
+		return fmt.Errorf("portal: record view of order %d: %w", orderID, err)
+	}
+	return nil
+}

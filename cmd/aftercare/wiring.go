@@ -59,4 +59,4 @@ type wiring struct {
 }
 
 // features lists the wire functions of the feature packages, in order.
-var features = []func(*wiring) error{wireReturns, wireReferral, wireJourney, wireIntegrations}
+var features = []func(*wiring) error{wireReturns, wireReferral, wireJourney, wireIntegrations, wireDashboard}

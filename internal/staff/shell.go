@@ -29,6 +29,7 @@ var sectionOrder = []string{"Returns", "Reviews", "Referrals", "Customers", "Gui
 // shows only the sections whose routes exist and the member's role may open.
 type Shell struct {
 	entries []navEntry
+	home    fiber.Handler
 }
 
 // NewShell returns a shell with no sections.
@@ -82,9 +83,17 @@ func (s *Shell) Load(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// dashboard is the admin's start page: for now, the sections the member may
-// open.
+// SetDashboard makes h the admin's start page (GET /admin, after Require);
+// without it the start page lists the sections the member may open. Call it
+// while wiring, before the server starts.
+func (s *Shell) SetDashboard(h fiber.Handler) { s.home = h }
+
+// dashboard is the admin's start page: the wired dashboard, or else the
+// sections the member may open.
 func (s *Shell) dashboard(c *fiber.Ctx) error {
+	if s.home != nil {
+		return s.home(c)
+	}
 	m, _ := Current(c)
 	return c.Render("admin/dashboard", fiber.Map{"sections": s.Nav(m, "")[1:]})
 }
