@@ -2,7 +2,7 @@
 GO ?= go
 GOTEST_FLAGS ?= -race -count=1 -timeout 30m
 
-.PHONY: run test build vet bench deps fuzz clean
+.PHONY: run test soak build vet bench deps fuzz clean
 
 ## run: start the whole product locally (private PostgreSQL, demo store, /dev/mail)
 run:
@@ -16,6 +16,10 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './var/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+## soak: the long reliability tests (two instances, load); not part of make test
+soak: deps
+	$(GO) test -race -count=1 -tags soak -run Soak -timeout 60m ./...
 
 ## build: a static binary in bin/
 build:
