@@ -3,19 +3,12 @@ package referral
 import (
 	"strconv"
 	"strings"
+
+	"github.com/aftercare/aftercare/internal/money"
 )
 
-// minorDigits is how many decimals a currency's minor unit has (ISO 4217):
-// 0 for yen and the like, 3 for the dinars, else 2.
-func minorDigits(cur string) int {
-	switch cur {
-	case "JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF", "PYG":
-		return 0
-	case "BHD", "KWD", "OMR", "JOD", "TND":
-		return 3
-	}
-	return 2
-}
+// minorDigits is how many decimals a currency's minor unit has.
+func minorDigits(cur string) int { return money.Exponent(cur) }
 
 func pow10(n int) int64 {
 	p := int64(1)

@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"strings"
 	"time"
+
+	"github.com/aftercare/aftercare/internal/money"
 )
 
 // Funcs are the template functions every page and email may use.
@@ -28,20 +30,11 @@ func Funcs() template.FuncMap {
 	}
 }
 
-// currencyDigits lists currencies whose minor unit is not 1/100 (ISO 4217).
-var currencyDigits = map[string]int{
-	"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "UGX": 0, "XAF": 0, "XOF": 0, "PYG": 0, "HUF": 2,
-	"BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3,
-}
-
 var currencySymbols = map[string]string{"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$", "CHF": "CHF "}
 
 // Money formats an amount in minor units, e.g. Money(1999, "USD") = "$19.99".
 func Money(minor int64, currency string) string {
-	digits, ok := currencyDigits[currency]
-	if !ok {
-		digits = 2
-	}
+	digits := money.Exponent(currency)
 	neg := minor < 0
 	if neg {
 		minor = -minor

@@ -5,24 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-)
 
-// currencyExponents lists ISO 4217 currencies whose minor unit is not a
-// hundredth; every other currency has two decimals.
-var currencyExponents = map[string]int{
-	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
-	"RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-	"CLF": 4, "UYW": 4,
-}
+	"github.com/aftercare/aftercare/internal/money"
+)
 
 // CurrencyExponent is the number of decimals of currency's minor unit
 // (2 for USD, 0 for JPY, 3 for KWD); currency is an upper-case ISO code.
 func CurrencyExponent(currency string) int {
-	if e, ok := currencyExponents[currency]; ok {
-		return e
-	}
-	return 2
+	return money.Exponent(currency)
 }
 
 // maxMinor bounds parsed amounts far below int64 overflow (and at the
