@@ -27,6 +27,7 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	dataDir := fs.String("data", "var", "folder for the private PostgreSQL and dev keys")
 	addr := fs.String("addr", "", "listen address (default AFTERCARE_ADDR or :8080)")
 	noSeed := fs.Bool("no-seed", false, "do not load the demo store into an empty database")
+	seedSize := fs.String("seed-size", "small", "demo store size for an empty database: small, medium (10k customers, 30k orders) or large (100k, 300k, 1M tracking events)")
 	const summary = "aftercare dev: run Aftercare locally. Without AFTERCARE_DATABASE_URL it starts a private PostgreSQL\nin <data>/postgres, migrates, loads a demo store, keeps mail at /dev/mail and prints where to click."
 	if err := parseFlags(fs, args, summary, stdout, stderr); err != nil {
 		return helpIsFine(err)
@@ -87,6 +88,11 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer app.Close()
 	var shopper int64
 	if !*noSeed {
+		if err := seedGenerated(ctx, app.DB, *seedSize, stdout); err != nil {
+			return err
+		}
+		// After a generated store demo.Seed adds nothing and finds its demo
+		// shopper, customer 1, so the printed sign-in link still works.
 		if shopper, err = demo.Seed(ctx, app.DB, app.Commerce); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
@@ -141,6 +147,31 @@ func ensureDatabase(ctx context.Context, adminURL, name string) error {
 		if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
 			return fmt.Errorf("dev database: %w", err)
 		}
+	}
+	return nil
+}
+
+// seedGenerated loads a generated medium or large store into an empty
+// database; small (the default) leaves it to demo.Seed.
+func seedGenerated(ctx context.Context, db *sqlx.DB, size string, stdout io.Writer) error {
+	sizes := map[string]demo.Size{"medium": demo.Medium, "large": demo.Large}
+	s, ok := sizes[size]
+	if size == "small" {
+		return nil
+	}
+	if !ok {
+		return fmt.Errorf("--seed-size must be small, medium or large, not %q", size)
+	}
+	var orders int
+	if err := db.GetContext(ctx, &orders, `SELECT count(*) FROM orders`); err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	if orders > 0 {
+		return nil // seeded on an earlier run
+	}
+	fmt.Fprintf(stdout, "Generating a %s demo store (%d customers, %d orders) ...\n", size, s.Customers, s.Orders)
+	if err := demo.SeedLarge(ctx, db, s, stdout); err != nil {
+		return fmt.Errorf("demo data: %w", err)
 	}
 	return nil
 }
