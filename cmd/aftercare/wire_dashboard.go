@@ -29,5 +29,8 @@ func wireDashboard(w *wiring) error {
 	digest := dashboard.NewDigest(w.pool, w.outbox, w.renderer, w.cfg.BaseURL)
 	w.composers[dashboard.DigestKind] = digest
 	w.queue.Every("dashboard.digest", time.Hour, func(ctx context.Context) error { return digest.Queue(ctx, time.Now()) })
+	// The daily rollups behind the dashboard: today, yesterday and changed days.
+	rollup := dashboard.NewRollup(w.pool)
+	w.queue.Every("dashboard.rollup", dashboard.RollupEvery, func(ctx context.Context) error { return rollup.Refresh(ctx, time.Now()) })
 	return nil
 }

@@ -96,16 +96,37 @@ type Service struct{ st store }
 // NewService returns the dashboard over db (read-only; a read replica will do).
 func NewService(db *sqlx.DB) *Service { return &Service{st: store{db: db}} }
 
-// Figures computes the KPIs of p. It returns only database errors.
+// Figures computes the KPIs of p: from the daily rollups once the refresh
+// job has built them in the store's time zone, otherwise straight from the
+// record. It returns only database errors.
 func (s *Service) Figures(ctx context.Context, p Period) (Figures, error) {
+	ro, err := s.st.rollupReady(ctx, p.From.Location().String())
+	if err != nil {
+		return Figures{}, err
+	}
+	return s.figures(ctx, p, ro)
+}
+
+func (s *Service) figures(ctx context.Context, p Period, rollup bool) (Figures, error) {
 	var (
 		fg  Figures
 		err error
 	)
-	if fg.Sales, err = s.st.sales(ctx, p.Start, p.End); err != nil {
+	from, to := p.From.Format(dateFmt), p.To.Format(dateFmt)
+	if rollup {
+		fg.Sales, err = s.st.salesRollup(ctx, from, to)
+	} else {
+		fg.Sales, err = s.st.sales(ctx, p.Start, p.End)
+	}
+	if err != nil {
 		return fg, err
 	}
-	if fg.Lifetime, err = s.st.lifetime(ctx, p.End); err != nil {
+	if rollup {
+		fg.Lifetime, err = s.st.lifetimeRollup(ctx, to)
+	} else {
+		fg.Lifetime, err = s.st.lifetime(ctx, p.End)
+	}
+	if err != nil {
 		return fg, err
 	}
 	if fg.Customers, err = s.st.customers(ctx, p.Start, p.End); err != nil {
@@ -114,10 +135,20 @@ func (s *Service) Figures(ctx context.Context, p Period) (Figures, error) {
 	if fg.Returns, err = s.st.returns(ctx, p.Start, p.End); err != nil {
 		return fg, err
 	}
-	if fg.Reviews, err = s.st.reviews(ctx, p.Start, p.End); err != nil {
+	if rollup {
+		fg.Reviews, err = s.st.reviewsRollup(ctx, p)
+	} else {
+		fg.Reviews, err = s.st.reviews(ctx, p.Start, p.End)
+	}
+	if err != nil {
 		return fg, err
 	}
-	if fg.Emails, err = s.st.emails(ctx, p.Start, p.End); err != nil {
+	if rollup {
+		fg.Emails, err = s.st.emailsRollup(ctx, from, to)
+	} else {
+		fg.Emails, err = s.st.emails(ctx, p.Start, p.End)
+	}
+	if err != nil {
 		return fg, err
 	}
 	if fg.Funnel, err = s.st.funnel(ctx, p.Start, p.End); err != nil {
@@ -135,7 +166,21 @@ type Day struct {
 
 // Daily returns every day of p, oldest first, days without orders included.
 func (s *Service) Daily(ctx context.Context, p Period) ([]Day, error) {
-	rows, err := s.st.daily(ctx, p.Start, p.End, p.From.Location().String())
+	ro, err := s.st.rollupReady(ctx, p.From.Location().String())
+	if err != nil {
+		return nil, err
+	}
+	return s.daily(ctx, p, ro)
+}
+
+func (s *Service) daily(ctx context.Context, p Period, rollup bool) ([]Day, error) {
+	var rows []dayRow
+	var err error
+	if rollup {
+		rows, err = s.st.dailyRollup(ctx, p.From.Format(dateFmt), p.To.Format(dateFmt))
+	} else {
+		rows, err = s.st.daily(ctx, p.Start, p.End, p.From.Location().String())
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -168,14 +213,17 @@ type Report struct {
 // Report computes p, the period before it and p's daily series.
 func (s *Service) Report(ctx context.Context, p Period) (Report, error) {
 	r := Report{Period: p, Prev: p.Previous()}
-	var err error
-	if r.Now, err = s.Figures(ctx, r.Period); err != nil {
+	ro, err := s.st.rollupReady(ctx, p.From.Location().String())
+	if err != nil {
 		return r, err
 	}
-	if r.Before, err = s.Figures(ctx, r.Prev); err != nil {
+	if r.Now, err = s.figures(ctx, r.Period, ro); err != nil {
 		return r, err
 	}
-	if r.Days, err = s.Daily(ctx, p); err != nil {
+	if r.Before, err = s.figures(ctx, r.Prev, ro); err != nil {
+		return r, err
+	}
+	if r.Days, err = s.daily(ctx, p, ro); err != nil {
 		return r, err
 	}
 	seen := map[string]bool{}

@@ -21,6 +21,11 @@ type sweepWorker struct {
 	fns map[string]func(context.Context) error
 }
 
+// Timeout lets a sweep run longer than an ordinary job: a first backfill
+// (the dashboard's rollups of a large store) takes minutes. It stays under
+// the queue's RescueStuckJobsAfter, so a live sweep is never rescued.
+func (w *sweepWorker) Timeout(*river.Job[SweepArgs]) time.Duration { return 4 * time.Minute }
+
 func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
 	fn, ok := w.fns[job.Args.Name]
 	if !ok {
