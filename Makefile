@@ -25,8 +25,12 @@ soak: deps
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/aftercare ./cmd/aftercare
 
-## bench: benchmarks; figures go in BENCHMARKS.md
+## bench: the load benchmark of issue 8 (large store; several minutes, figures appended to
+## BENCHMARKS.md), then the Go micro-benchmarks. BENCH_FLAGS='-size medium' for a quick run.
+BENCH_FLAGS ?=
 bench: deps
+	$(GO) build -o var/bench/bin/bench ./cmd/bench
+	var/bench/bin/bench $(BENCH_FLAGS)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
 
 ## deps: PostgreSQL and Chromium for the tests, via apt-get when missing (needs root)

@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -38,7 +40,23 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL)
+	if addr := getenv("AFTERCARE_PPROF_ADDR"); addr != "" {
+		go servePprof(addr, log) // profiling for `make bench -pprof`; off unless set
+	}
 	return app.Serve(ctx, ln)
+}
+
+// servePprof serves net/http/pprof on addr (keep it on loopback): read only
+// from the environment by serve, for the benchmark harness (cmd/bench).
+func servePprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if err := http.ListenAndServe(addr, mux); err != nil { //nolint:gosec // loopback profiling only
+		log.Error("pprof listener", "error", err)
+	}
 }
 
 func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

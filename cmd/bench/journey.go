@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/aftercare/aftercare/internal/bench"
+	"github.com/aftercare/aftercare/internal/db"
+	"github.com/aftercare/aftercare/internal/jobs"
+	"github.com/aftercare/aftercare/internal/mail"
+	"github.com/aftercare/aftercare/internal/notify"
+)
+
+// journeyResult is what the journey benchmark measured.
+type journeyResult struct {
+	Jobs    int
+	Seconds float64
+	Rate    float64
+	Sent    int64 // messages the SMTP sink accepted
+}
+
+// drain waits until no mail.deliver job is left to work (ingestion queued
+// confirmations), so the journey measurement starts from an idle queue.
+func drain(ctx context.Context, pool *sqlx.DB, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		var left int
+		if err := pool.GetContext(ctx, &left, `SELECT count(*) FROM river_job
+			WHERE kind = 'mail.deliver' AND state IN ('available', 'running', 'retryable', 'pending')`); err != nil {
+			return err
+		}
+		if left == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d delivery jobs still queued after %s", left, limit)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// runJourney queues n emails through the product's own outbox (each a
+// messages row and its mail.deliver job) in one transaction, so all become
+// due at its commit, and measures how fast the server's workers render and
+// send them to the sink until every one is finished.
+func runJourney(ctx context.Context, pool *sqlx.DB, sink *bench.Sink, run string, n int, log io.Writer) (journeyResult, error) {
+	var orders []struct {
+		ID       int64  `db:"id"`
+		Customer int64  `db:"customer_id"`
+		Email    string `db:"email"`
+	}
+	err := pool.SelectContext(ctx, &orders, `SELECT o.id, o.customer_id, c.email FROM orders o
+		JOIN customers c ON c.id = o.customer_id ORDER BY o.id LIMIT $1`, n)
+	if err != nil || len(orders) == 0 {
+		return journeyResult{}, fmt.Errorf("journey orders: %v (found %d)", err, len(orders))
+	}
+	q, err := jobs.New(pool.DB, jobs.Options{}) // insert-only: never started here
+	if err != nil {
+		return journeyResult{}, err
+	}
+	outbox := mail.NewOutbox(q)
+	var since time.Time // the messages' created_at is their transaction's start
+	if err := pool.GetContext(ctx, &since, `SELECT now()`); err != nil {
+		return journeyResult{}, err
+	}
+	fmt.Fprintf(log, "queueing %d emails in one transaction\n", n)
+	err = db.InTx(ctx, pool, func(tx *sqlx.Tx) error {
+		for i := range n {
+			o := orders[i%len(orders)]
+			if err := outbox.Queue(ctx, tx, mail.Queued{Kind: notify.KindOrderConfirmation,
+				DedupeKey: fmt.Sprintf("bench:%s:journey:%d", run, i), To: o.Email, CustomerID: o.Customer, OrderID: o.ID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return journeyResult{}, fmt.Errorf("queue journey mail: %w", err)
+	}
+	t0 := time.Now()
+	sent0 := sink.Count()
+	for {
+		var left int
+		if err := pool.GetContext(ctx, &left, `SELECT count(*) FROM messages WHERE status = 'queued' AND created_at >= $1`, since); err != nil {
+			return journeyResult{}, err
+		}
+		if left == 0 {
+			break
+		}
+		if time.Since(t0) > 15*time.Minute {
+			return journeyResult{}, fmt.Errorf("journey: %d of %d emails still queued after 15 minutes", left, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	secs := time.Since(t0).Seconds()
+	return journeyResult{Jobs: n, Seconds: secs, Rate: float64(n) / secs, Sent: sink.Count() - sent0}, nil
+}

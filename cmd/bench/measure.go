@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aftercare/aftercare/internal/auth"
+	"github.com/aftercare/aftercare/internal/bench"
+)
+
+// measure runs every measurement of issue 8 in one go and returns the record.
+func measure(ctx context.Context, o options, log io.Writer) (bench.Record, error) {
+	started := time.Now().UTC()
+	runID := started.Format("20060102T150405")
+	rec := bench.Record{Date: started.Format("2006-01-02 15:04 UTC"), Commit: gitCommit(), Size: o.size, Label: o.label,
+		Machine: bench.ThisMachine(), Metrics: map[string]float64{},
+		Commands: []string{"make bench BENCH_FLAGS='" + strings.Join(os.Args[1:], " ") + "'", strings.Join(os.Args, " ")}}
+	bin := o.bin
+	if bin == "" {
+		bin = filepath.Join(o.varDir, "bin", "aftercare")
+		fmt.Fprintln(log, "building", bin)
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/aftercare").CombinedOutput(); err != nil {
+			return rec, fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	} else {
+		rec.Notes = append(rec.Notes, "server binary given with -bin: "+bin)
+	}
+	cl, err := startCluster(ctx, o, log)
+	if err != nil {
+		return rec, err
+	}
+	defer cl.Close()
+	rec.Versions = versions(cl.postgresVersion(ctx))
+	key, err := auth.NewAPIKeys(cl.db).Create(ctx, "bench-"+runID)
+	if err != nil {
+		return rec, err
+	}
+	sink, err := bench.StartSink()
+	if err != nil {
+		return rec, err
+	}
+	defer sink.Close()
+
+	// The reference first, alone on the machine, then stopped.
+	refAddr, err := freeAddr()
+	if err != nil {
+		return rec, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return rec, err
+	}
+	ref, err := startProc(ctx, "reference", refAddr, "/plaintext", filepath.Join(o.varDir, "reference.log"), nil,
+		self, "reference", "-addr", refAddr, "-db", cl.url)
+	if err != nil {
+		return rec, err
+	}
+	for _, l := range []bench.Load{
+		{Name: "plaintext", Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Next: get(ref.base + "/plaintext")},
+		{Name: "fortunes", Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Next: get(ref.base + "/fortunes")},
+	} {
+		rec.AddLoad(report(log, bench.Run(ctx, l)))
+	}
+	ref.Stop()
+
+	keys := signingKeys()
+	addr, err := freeAddr()
+	if err != nil {
+		return rec, err
+	}
+	env := []string{"AFTERCARE_DATABASE_URL=" + cl.url, "AFTERCARE_ADDR=" + addr, "AFTERCARE_BASE_URL=http://" + addr,
+		"AFTERCARE_SIGNING_KEYS=" + keys, "AFTERCARE_SMTP_URL=" + sink.URL(), "AFTERCARE_STRIPE_SECRET_KEY=", "AFTERCARE_AUTO_MIGRATE=0"}
+	var prof *profiler
+	if o.pprofDir != "" {
+		if prof, err = newProfiler(o.pprofDir, runID); err != nil {
+			return rec, err
+		}
+		env = append(env, "AFTERCARE_PPROF_ADDR="+prof.addr)
+	}
+	srv, err := startProc(ctx, "aftercare", addr, "/healthz", filepath.Join(o.varDir, "server.log"), env, bin, "serve")
+	if err != nil {
+		return rec, err
+	}
+	defer srv.Stop()
+	var stats *sqlStats
+	if o.sqlStats {
+		dir := o.pprofDir
+		if dir == "" {
+			dir = o.varDir
+		}
+		stats = &sqlStats{c: cl, dir: dir, run: runID}
+	}
+	if err := serverLoads(ctx, o, cl, srv, prof, stats, key, keys, runID, sink, &rec, log); err != nil {
+		return rec, err
+	}
+	sampled, peak := srv.RSS()
+	rec.AddRatios()
+	rec.Metrics[bench.MPeakRSS] = peak
+	rec.Metrics["server.sampled_rss_mb"] = sampled
+	return rec, nil
+}
+
+// serverLoads measures the product: order page, referral link, ingestion
+// and the email journey.
+func serverLoads(ctx context.Context, o options, cl *cluster, srv *proc, prof *profiler, stats *sqlStats, key, keys, runID string, sink *bench.Sink, rec *bench.Record, log io.Writer) error {
+	fmt.Fprintf(log, "signing in %d shoppers\n", o.shoppers)
+	shoppers, err := signIn(ctx, cl.db, srv.base, keys, o.shoppers)
+	if err != nil {
+		return err
+	}
+	rec.AddLoad(report(log, prof.during(ctx, "order_page", o, func() bench.Result {
+		return stats.during(ctx, "order_page", func() bench.Result { return bench.Run(ctx, orderPageLoad(srv.base, shoppers, o)) })
+	})))
+	if ref, err := referralLoad(ctx, cl.db, srv.base, 1000, o); err != nil {
+		rec.Notes = append(rec.Notes, "referral link not measured: "+err.Error())
+		fmt.Fprintln(log, "referral link not measured:", err)
+	} else {
+		rec.AddLoad(report(log, bench.Run(ctx, ref)))
+	}
+
+	in, err := newIngest(ctx, cl.db, runID)
+	if err != nil {
+		return err
+	}
+	var single, batched atomic.Int64
+	res := report(log, prof.during(ctx, "ingest_single", o, func() bench.Result {
+		return stats.during(ctx, "ingest_single", func() bench.Result { return bench.Run(ctx, in.singleLoad(srv.base, key, 16, o, &single)) })
+	}))
+	rec.AddLoad(res)
+	rec.Metrics[bench.MSinglePerSec] = float64(res.Requests-res.Errors) / res.Seconds
+	const per = 500
+	res = report(log, prof.during(ctx, "ingest_batch", o, func() bench.Result {
+		return stats.during(ctx, "ingest_batch", func() bench.Result {
+			return bench.RunFixed(ctx, in.batchLoad(srv.base, key, 4, per, o, &batched), o.batches)
+		})
+	}))
+	rec.AddLoad(res)
+	batchSeconds := res.Seconds
+	for _, s := range []struct {
+		stream string
+		sent   int64
+	}{{"s", single.Load()}, {"b", batched.Load()}} {
+		stored, confirmed, err := in.stored(ctx, cl.db, s.stream)
+		if err != nil {
+			return err
+		}
+		note := fmt.Sprintf("ingestion %q: %d orders sent, %d stored, %d with an order_confirmation message queued", s.stream, s.sent, stored, confirmed)
+		if s.stream == "b" {
+			note += " (the batch endpoint is for back-fills and by design sends no lifecycle mail, see README)"
+		}
+		if s.stream == "b" {
+			// Orders stored over the wall time of all batches: a batch cut
+			// off by its deadline still stored part of its orders.
+			rec.Metrics[bench.MBatchPerSec] = float64(stored) / batchSeconds
+		}
+		rec.Notes = append(rec.Notes, note)
+		fmt.Fprintln(log, note)
+	}
+
+	fmt.Fprintln(log, "waiting for the confirmations of ingestion to be delivered")
+	if err := drain(ctx, cl.db, 10*time.Minute); err != nil {
+		return err
+	}
+	j, err := runJourney(ctx, cl.db, sink, runID, o.journey, log)
+	if err != nil {
+		return err
+	}
+	rec.Metrics[bench.MJourneyRate] = j.Rate
+	note := fmt.Sprintf("journey: %d mail.deliver jobs (queued through mail.Outbox in one transaction) finished in %.1f s; the SMTP sink accepted %d", j.Jobs, j.Seconds, j.Sent)
+	rec.Notes = append(rec.Notes, note)
+	fmt.Fprintln(log, note)
+	return nil
+}
+
+// get is a Next that always requests url.
+func get(url string) func(int, int) bench.Request {
+	return func(int, int) bench.Request { return bench.Request{Method: "GET", URL: url} }
+}
+
+// report prints a load's figures as soon as it finishes.
+func report(log io.Writer, r bench.Result) bench.Result {
+	fmt.Fprintf(log, "%-14s %3d conns  %8.0f rps  p50 %6.2f  p90 %6.2f  p99 %7.2f  max %7.2f ms  errors %d %v\n",
+		r.Name, r.Conns, r.RPS, r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max, r.Errors, r.Statuses)
+	return r
+}
