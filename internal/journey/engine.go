@@ -76,6 +76,7 @@ type Engine struct {
 	stripe   *client.API
 	handlers map[string]Handler
 	clicks   map[string][]ClickHook
+	affinity *affinity
 }
 
 // Options configure an Engine; zero values take defaults.
@@ -100,7 +101,8 @@ func NewEngine(db *sqlx.DB, q *jobs.Queue, outbox *mail.Outbox, o Options) *Engi
 		o.Returns = ReturnRequests{DB: db}
 	}
 	e := &Engine{db: db, q: q, outbox: outbox, now: o.Now, returns: o.Returns, stripe: o.Stripe,
-		handlers: map[string]Handler{}, clicks: map[string][]ClickHook{}}
+		handlers: map[string]Handler{}, clicks: map[string][]ClickHook{},
+		affinity: &affinity{now: o.Now, m: map[string]affinityEntry{}}}
 	e.builtins()
 	return e
 }

@@ -69,7 +69,7 @@ func (e *Engine) OrderPanel(ctx context.Context, views Partials, customerID, ord
 	if err != nil || !set.RecommendEnabled {
 		return "", err
 	}
-	recs, err := Recommend(ctx, e.db, customerID, orderID, set.AlsoBoughtMinOrders, maxRecommendations)
+	recs, err := e.recommendCached(ctx, customerID, orderID, set.AlsoBoughtMinOrders, maxRecommendations)
 	if err != nil || len(recs) == 0 {
 		return "", err
 	}

@@ -8,18 +8,39 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
 )
 
-// SMTPSender sends messages to one SMTP server over go-mail, one connection
-// per message.
+// SMTPSender sends messages to one SMTP server over go-mail. Connections are
+// kept open between messages (a few, for a short while), because dialling,
+// EHLO, STARTTLS and AUTH for every message cost more than the message.
 type SMTPSender struct {
 	host    string
 	options []gomail.Option
 	from    *netmail.Address
+	client  *gomail.Client // the configuration connections are dialled with
+
+	mu   sync.Mutex
+	idle []idleConn
 }
+
+// idleConn is an open SMTP connection waiting for the next message.
+type idleConn struct {
+	c     *smtp.Client
+	since time.Time
+}
+
+const (
+	// maxIdleConns bounds the open connections kept between messages.
+	maxIdleConns = 8
+	// idleConnFor is how long an unused connection is kept: less than the
+	// few minutes servers wait before dropping a silent client.
+	idleConnFor = 30 * time.Second
+)
 
 // NewSMTPSender configures a sender from a URL:
 //
@@ -77,8 +98,8 @@ func NewSMTPSender(rawURL, from string) (*SMTPSender, error) {
 		opts = append(opts, gomail.WithSMTPAuth(mech), gomail.WithUsername(user), gomail.WithPassword(pass))
 	}
 	s := &SMTPSender{host: u.Hostname(), options: opts, from: addr}
-	// Build a client once now so that a bad option fails at start-up.
-	if _, err := gomail.NewClient(s.host, s.options...); err != nil {
+	// Build the client once now, so that a bad option fails at start-up.
+	if s.client, err = gomail.NewClient(s.host, s.options...); err != nil {
 		return nil, fmt.Errorf("mail: SMTP client: %w", err)
 	}
 	return s, nil
@@ -129,18 +150,71 @@ func (s *SMTPSender) Send(ctx context.Context, from string, m Message) error {
 	if err != nil {
 		return err
 	}
-	client, err := gomail.NewClient(s.host, s.options...)
-	if err != nil {
-		return fmt.Errorf("mail: SMTP client: %w", err)
+	conn, reused := s.take()
+	if conn == nil {
+		if conn, err = s.client.DialToSMTPClientWithContext(ctx); err != nil {
+			return fmt.Errorf("mail: SMTP connect: %w", err)
+		}
 	}
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		var se *gomail.SendError
+	err = s.client.SendWithSMTPClient(conn, msg)
+	var se *gomail.SendError
+	if err != nil && reused && errors.As(err, &se) && se.Reason == gomail.ErrConnCheck {
+		// The kept connection had died (the server closed it, or went
+		// away): nothing was sent on it, so dial once more.
+		conn.Close() //nolint:errcheck // already dead
+		if conn, err = s.client.DialToSMTPClientWithContext(ctx); err != nil {
+			return fmt.Errorf("mail: SMTP connect: %w", err)
+		}
+		err = s.client.SendWithSMTPClient(conn, msg)
+	}
+	if err != nil {
+		conn.Close() //nolint:errcheck // a connection in an unknown state is not reused
 		if errors.As(err, &se) && se.Reason == gomail.ErrSMTPRcptTo && !se.IsTemp() && se.ErrorCode() >= 500 {
 			return Permanent(err)
 		}
 		return err
 	}
+	s.put(conn)
 	return nil
+}
+
+// take returns a kept connection, closing those kept too long, or nil.
+func (s *SMTPSender) take() (*smtp.Client, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.idle) > 0 {
+		last := s.idle[len(s.idle)-1]
+		s.idle = s.idle[:len(s.idle)-1]
+		if time.Since(last.since) < idleConnFor {
+			return last.c, true
+		}
+		go last.c.Quit() //nolint:errcheck // polite goodbye to a stale connection
+	}
+	return nil, false
+}
+
+// put keeps conn for the next message, or says goodbye when enough are kept.
+func (s *SMTPSender) put(conn *smtp.Client) {
+	s.mu.Lock()
+	if len(s.idle) < maxIdleConns {
+		s.idle = append(s.idle, idleConn{c: conn, since: time.Now()})
+		conn = nil
+	}
+	s.mu.Unlock()
+	if conn != nil {
+		conn.Quit() //nolint:errcheck // best effort
+	}
+}
+
+// Close says goodbye on every kept connection.
+func (s *SMTPSender) Close() {
+	s.mu.Lock()
+	idle := s.idle
+	s.idle = nil
+	s.mu.Unlock()
+	for _, ic := range idle {
+		ic.c.Quit() //nolint:errcheck // best effort at shutdown
+	}
 }
 
 func (s *SMTPSender) compose(from *netmail.Address, m Message) (*gomail.Msg, error) {

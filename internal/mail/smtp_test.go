@@ -1,10 +1,13 @@
 package mail_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/aftercare/aftercare/internal/mail"
+	"github.com/aftercare/aftercare/internal/mail/mailtest"
 )
 
 func TestNewSMTPSenderChecksItsConfiguration(t *testing.T) {
@@ -32,5 +35,43 @@ func TestNewSMTPSenderChecksItsConfiguration(t *testing.T) {
 				t.Fatalf("err = %v, want one mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestSMTPSenderKeepsConnectionsBetweenMessages sends messages one after
+// another over one kept connection, and dials again by itself when the kept
+// connection has died.
+func TestSMTPSenderKeepsConnectionsBetweenMessages(t *testing.T) {
+	srv := mailtest.NewServer(t)
+	s, err := mail.NewSMTPSender(srv.URL(), "hello@shop.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	send := func(i int) {
+		t.Helper()
+		m := mail.Message{To: fmt.Sprintf("ada%d@example.com", i), Subject: fmt.Sprint("note ", i), Text: "hi", HTML: "<p>hi</p>"}
+		if err := s.Send(ctx, "", m); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	for i := 0; i < 5; i++ {
+		send(i)
+	}
+	if got := len(srv.Messages()); got != 5 {
+		t.Fatalf("%d messages arrived, want 5", got)
+	}
+	if n := srv.Connections(); n != 1 {
+		t.Fatalf("5 messages in a row used %d connections, want 1", n)
+	}
+	// A refused message closes its connection; the next one dials anew.
+	srv.FailNext(1)
+	if err := s.Send(ctx, "", mail.Message{To: "bob@example.com", Subject: "x", Text: "x"}); err == nil {
+		t.Fatal("a refused message reported as sent")
+	}
+	send(6)
+	if got, n := len(srv.Messages()), srv.Connections(); got != 6 || n != 2 {
+		t.Fatalf("after a refusal: %d messages over %d connections, want 6 over 2", got, n)
 	}
 }

@@ -29,6 +29,7 @@ type Server struct {
 	user     string
 	pass     string
 	arrived  chan struct{}
+	conns    int
 }
 
 // NewServer starts a server on a free port of 127.0.0.1 and stops it when
@@ -37,6 +38,9 @@ func NewServer(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{arrived: make(chan struct{}, 1)}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		s.mu.Lock()
+		s.conns++
+		s.mu.Unlock()
 		return &session{s: s}, nil
 	}))
 	s.srv.Domain = "localhost"
@@ -52,6 +56,13 @@ func NewServer(t testing.TB) *Server {
 	go s.srv.Serve(l) //nolint:errcheck // ends with Close
 	t.Cleanup(func() { s.srv.Close() })
 	return s
+}
+
+// Connections is how many SMTP connections the server has accepted.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
 }
 
 // RequireAuth makes the server accept mail only after AUTH PLAIN with these
