@@ -2,6 +2,8 @@ package referral
 
 import (
 	"errors"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -45,6 +47,10 @@ func (h *Handlers) claim(c *fiber.Ctx) error {
 	case kind == fault.Invalid:
 		return h.renderLanding(c, fiber.StatusUnprocessableEntity, l, email, msg)
 	case kind == fault.TooMany:
+		var lim *claimsLimited
+		if errors.As(err, &lim) {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(lim.retryAfter.Seconds()))))
+		}
 		return h.renderLanding(c, fiber.StatusTooManyRequests, l, email, msg)
 	case kind == fault.Unavailable:
 		return h.renderLanding(c, fiber.StatusServiceUnavailable, l, email, msg)

@@ -182,16 +182,26 @@ func (s *Service) limitClaims(ctx context.Context, email, ip string) error {
 		if strings.HasSuffix(k.key, ":") {
 			continue
 		}
-		ok, _, err := s.limiter.Allow(ctx, k.key, k.limit, time.Hour)
+		ok, retry, err := s.limiter.Allow(ctx, k.key, k.limit, time.Hour)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return fault.Errorf(fault.TooMany, "Too many tries for now. Please wait a little and try again.")
+			return &claimsLimited{fault.Errorf(fault.TooMany, "Too many tries for now. Please wait a little and try again."), retry}
 		}
 	}
 	return nil
 }
+
+// claimsLimited is the fault.TooMany of a claim refused by a rate limit,
+// with the wait the handler sends as Retry-After.
+type claimsLimited struct {
+	fe         *fault.Error
+	retryAfter time.Duration
+}
+
+func (e *claimsLimited) Error() string { return e.fe.Error() }
+func (e *claimsLimited) Unwrap() error { return e.fe }
 
 // StoreLink is the store's address with code in the parameter the store
 // reads discounts from (https://shop.example/?discount=CODE), or "" when

@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -125,6 +127,10 @@ func titleOf(status int) string {
 func unavailable(err error) bool {
 	var netErr net.Error
 	var opErr *net.OpError
+	// A connection cut in the middle of a query surfaces from lib/pq as a
+	// bare (unexpected) EOF, and from database/sql as ErrConnDone.
 	return errors.As(err, &opErr) || errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED)
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, sql.ErrConnDone)
 }

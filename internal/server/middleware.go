@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -89,6 +90,17 @@ func securityHeaders(c *fiber.Ctx) error {
 	}
 	if c.Protocol() == "https" {
 		h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	}
+	return c.Next()
+}
+
+// noNUL refuses a query string with a NUL byte before any handler sees it:
+// PostgreSQL text cannot hold one, so a search for it could only end in a
+// database error (a 500) instead of an answer.
+func noNUL(c *fiber.Ctx) error {
+	q := c.Request().URI().QueryString()
+	if bytes.IndexByte(q, 0) >= 0 || bytes.Contains(bytes.ToLower(q), []byte("%00")) {
+		return fiber.NewError(fiber.StatusBadRequest, "This address contains a character we cannot read.")
 	}
 	return c.Next()
 }

@@ -22,12 +22,15 @@ import (
 
 // Options are the server's dependencies and limits.
 type Options struct {
-	DB             *sqlx.DB
-	Logger         *slog.Logger
-	Views          *web.Engine
-	Metrics        *Metrics
-	DBTimeout      time.Duration
-	MaxBodyBytes   int
+	DB           *sqlx.DB
+	Logger       *slog.Logger
+	Views        *web.Engine
+	Metrics      *Metrics
+	DBTimeout    time.Duration
+	MaxBodyBytes int
+	// ReadTimeout bounds the reading of one request, headers and body, so a
+	// client that drips its body (slowloris) loses the connection; 0 is 15 s.
+	ReadTimeout    time.Duration
 	SecureCookies  bool
 	TrustedProxies []string
 	// BaseURL is the public origin; unsafe requests from another origin are refused.
@@ -38,6 +41,9 @@ type Options struct {
 func New(o Options) *fiber.App {
 	if o.DBTimeout == 0 {
 		o.DBTimeout = 5 * time.Second
+	}
+	if o.ReadTimeout == 0 {
+		o.ReadTimeout = 15 * time.Second
 	}
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = 4 << 20
@@ -50,7 +56,7 @@ func New(o Options) *fiber.App {
 		AppName:                 "aftercare",
 		Immutable:               true,
 		BodyLimit:               o.MaxBodyBytes,
-		ReadTimeout:             15 * time.Second,
+		ReadTimeout:             o.ReadTimeout,
 		WriteTimeout:            30 * time.Second,
 		IdleTimeout:             90 * time.Second,
 		ReadBufferSize:          16 * 1024,
@@ -70,7 +76,7 @@ func New(o Options) *fiber.App {
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e interface{}) {
 		o.Logger.Error("panic", "request_id", RequestID(c), "panic", e)
 	}}))
-	app.Use(requestID, observe(o.Logger, o.Metrics), securityHeaders)
+	app.Use(requestID, observe(o.Logger, o.Metrics), securityHeaders, noNUL)
 	app.Use(deadline(o.DBTimeout))
 	app.Use(storeSettings(o.DB))
 	app.Use(CSRF(CSRFConfig{Secure: o.SecureCookies, BaseURL: o.BaseURL}))
