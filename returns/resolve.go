@@ -15,6 +15,10 @@ import (
 	"github.com/aftercare/aftercare/web"
 )
 
+// recordTimeout bounds recording the outcome of a resolution once Stripe
+// has answered.
+const recordTimeout = 10 * time.Second
+
 // ErrResolutionFailed is returned (wrapped) by Resolve when Stripe or the
 // replacement order failed: the return is left resolution_failed with the
 // message for staff, ready for a retry.
@@ -77,6 +81,11 @@ func (s *Service) Resolve(ctx context.Context, id int64, actor string, method Re
 		return Return{}, err
 	}
 	ref, detail, err := s.perform(ctx, a)
+	// Stripe may take longer than the request's database deadline (its
+	// client waits up to 30 s a try): what it did must still be recorded,
+	// so the recording gets a deadline of its own.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	if err != nil {
 		msg := failureMessage(method, err)
 		if ferr := s.fail(ctx, id, actor, msg); ferr != nil {

@@ -54,6 +54,13 @@ func startLiveWithStripe(t *testing.T) *liveApp {
 // startLiveWith starts the product with extra environment variables.
 func startLiveWith(t *testing.T, extra map[string]string) *liveApp {
 	t.Helper()
+	return startLiveOpts(t, extra, appOptions{PollInterval: 20 * time.Millisecond, RetryBase: 50 * time.Millisecond})
+}
+
+// startLiveOpts is startLiveWith with the queue's knobs of the caller, for
+// tests that depend on the retry backoff.
+func startLiveOpts(t *testing.T, extra map[string]string, opts appOptions) *liveApp {
+	t.Helper()
 	smtp := mailtest.NewServer(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -72,7 +79,7 @@ func startLiveWith(t *testing.T, extra map[string]string) *liveApp {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	app, err := buildApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), appOptions{PollInterval: 20 * time.Millisecond, RetryBase: 50 * time.Millisecond})
+	app, err := buildApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,6 +95,10 @@ func (q *Queue) Start(ctx context.Context) error {
 		RetryPolicy:       backoff{base: q.opts.RetryBase},
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.opts.Concurrency}},
 		JobTimeout:        2 * time.Minute,
+		// A job left running by a process that died (kill -9, a lost
+		// machine) is retried after this, instead of River's default hour;
+		// a live worker has given up on it at JobTimeout long before.
+		RescueStuckJobsAfter: 5 * time.Minute,
 	})
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -35,6 +36,27 @@ type Delivery struct {
 	sender    Sender
 	composers map[string]Composer
 	opts      DeliveryOptions
+
+	// unrecorded holds the messages the mail server accepted whose "sent"
+	// could not be committed (the database went away in between): their
+	// retry in this process records them without sending them again.
+	mu         sync.Mutex
+	unrecorded map[int64]bool
+}
+
+// accepted reports, and with forget clears, that the mail server already
+// took message id although the database does not know it yet.
+func (d *Delivery) accepted(id int64, set, forget bool) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	was := d.unrecorded[id]
+	switch {
+	case set:
+		d.unrecorded[id] = true
+	case forget:
+		delete(d.unrecorded, id)
+	}
+	return was
 }
 
 // NewDelivery returns the delivery worker. A nil sender keeps every message
@@ -47,7 +69,7 @@ func NewDelivery(db *sqlx.DB, sender Sender, composers map[string]Composer, opts
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Delivery{db: db, sender: sender, composers: composers, opts: opts}
+	return &Delivery{db: db, sender: sender, composers: composers, opts: opts, unrecorded: map[int64]bool{}}
 }
 
 // Register adds the delivery worker to q; call before q.Start.
@@ -76,7 +98,8 @@ func (d *Delivery) deliver(ctx context.Context, id int64, lastTry bool) error {
 		return err
 	}
 	if m.Status != StatusQueued {
-		return nil // done before: a retry or a second instance
+		d.accepted(id, false, true) // its "sent" did commit after all
+		return nil                  // done before: a retry or a second instance
 	}
 	if m.Marketing {
 		// Decide before rendering, so a message held for days is composed
@@ -153,9 +176,11 @@ func (d *Delivery) hold(ctx context.Context, q sqlx.ExecerContext, m Message, v 
 }
 
 // send hands the rendered message to the sender while holding its row lock,
-// so two workers can never send one message at the same time. A crash after
-// the server accepted it but before the commit resends it on retry: SMTP
-// offers no better than at-least-once.
+// so two workers can never send one message at the same time. When the
+// server accepted it but the commit failed (the database went away), the
+// retry in this process records it without sending it again; only a crash
+// of the process in that window resends it: SMTP offers no better than
+// at-least-once.
 //
 // A marketing message is paced again under the lock of its customer's row,
 // so that of two marketing messages due together only one goes and the
@@ -194,7 +219,10 @@ func (d *Delivery) send(ctx context.Context, id int64, lastTry bool) error {
 			state = StatusKept
 			return setStatus(ctx, tx, id, StatusKept, false, "", now)
 		}
-		sendErr := d.sender.Send(ctx, d.opts.From, m)
+		var sendErr error
+		if !d.accepted(id, false, false) {
+			sendErr = d.sender.Send(ctx, d.opts.From, m)
+		}
 		switch {
 		case sendErr == nil:
 			state = StatusSent
@@ -208,11 +236,15 @@ func (d *Delivery) send(ctx context.Context, id int64, lastTry bool) error {
 		}
 	})
 	if err != nil {
+		if state == StatusSent {
+			d.accepted(id, true, false)
+		}
 		if result != nil {
 			return errors.Join(result, err)
 		}
 		return err
 	}
+	d.accepted(id, false, true)
 	if state != "" {
 		d.opts.OnState(kind, state)
 	}
