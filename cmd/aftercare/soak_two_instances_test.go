@@ -3,20 +3,12 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aftercare/aftercare/internal/auth"
-	"github.com/aftercare/aftercare/internal/config"
 	"github.com/aftercare/aftercare/internal/mail/mailtest"
 	"github.com/aftercare/aftercare/internal/pglocal/pgtest"
 )
@@ -28,40 +20,8 @@ import (
 // `make soak`.
 func TestSoakTwoInstancesSendEachConfirmationOnce(t *testing.T) {
 	const orders = 1000
-	dbURL := pgtest.URL(t)
 	smtp := mailtest.NewServer(t)
-	var bases []string
-	var key string
-	for i := 0; i < 2; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		base := "http://" + ln.Addr().String()
-		cfg, err := config.Load(envOf(map[string]string{
-			"AFTERCARE_DATABASE_URL": dbURL, "AFTERCARE_SIGNING_KEYS": testKeys, "AFTERCARE_BASE_URL": base,
-			"AFTERCARE_SMTP_URL": smtp.URL(), "AFTERCARE_MAIL_FROM": "Store <care@example.test>", "AFTERCARE_AUTO_MIGRATE": "1",
-		}), false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		app, err := buildApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), appOptions{PollInterval: 50 * time.Millisecond, RetryBase: 100 * time.Millisecond})
-		if err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- app.Serve(ctx, ln) }()
-		t.Cleanup(func() { cancel(); <-done; app.Close() })
-		if key == "" {
-			if key, err = auth.NewAPIKeys(app.DB).Create(ctx, "soak"); err != nil {
-				t.Fatal(err)
-			}
-		}
-		bases = append(bases, base)
-	}
-
+	insts, key := startInstances(t, 2, pgtest.URL(t), smtp, nil)
 	placed := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	var wg sync.WaitGroup
 	errs := make(chan error, orders)
@@ -72,23 +32,14 @@ func TestSoakTwoInstancesSendEachConfirmationOnce(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			body, _ := json.Marshal(map[string]any{
+			_, err := soakWant(insts[i%2].base, key, "POST", "/api/v1/orders", map[string]any{
 				"external_id": fmt.Sprintf("soak-%d", i), "placed_at": placed, "currency": "USD",
 				"customer": map[string]any{"email": fmt.Sprintf("shopper%d@example.com", i), "name": "Soak Shopper"},
 				"items":    []map[string]any{{"sku": "MUG", "title": "Mug", "quantity": 1, "unit_price": 1200}},
 				"subtotal": 1200, "total": 1200,
-			})
-			req, _ := http.NewRequest("POST", bases[i%2]+"/api/v1/orders", bytes.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+key)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
+			}, http.StatusCreated)
 			if err != nil {
-				errs <- err
-				return
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusCreated {
-				errs <- fmt.Errorf("order %d: status %d", i, resp.StatusCode)
+				errs <- fmt.Errorf("order %d: %w", i, err)
 			}
 		}(i)
 	}

@@ -63,6 +63,9 @@ func decodeStrict(data []byte, v any) error {
 		if path == "" {
 			path = strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		}
+		if path == "" {
+			path = `""` // the key is empty: name it so the problem still names a field
+		}
 		return fault.Field(path, "is not a known field")
 	}
 	return fmt.Errorf("commerce: decode json: %w", err)
