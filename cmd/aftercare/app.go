@@ -45,6 +45,10 @@ type App struct {
 type appOptions struct {
 	PollInterval time.Duration
 	RetryBase    time.Duration
+	// JobTimeout and RescueAfter shorten the queue's defaults (2 and 5
+	// minutes) for fault tests that wait for a stuck job's rescue.
+	JobTimeout  time.Duration
+	RescueAfter time.Duration
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -67,7 +71,8 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 		}
 	}
 	metrics := server.NewMetrics(prometheus.NewRegistry())
-	queue, err := jobs.New(pool.DB, jobs.Options{Concurrency: cfg.WorkerConcurrency, PollInterval: o.PollInterval, RetryBase: o.RetryBase, Logger: log})
+	queue, err := jobs.New(pool.DB, jobs.Options{Concurrency: cfg.WorkerConcurrency, PollInterval: o.PollInterval, RetryBase: o.RetryBase,
+		JobTimeout: o.JobTimeout, RescueAfter: o.RescueAfter, Logger: log})
 	if err != nil {
 		pool.Close()
 		return nil, err

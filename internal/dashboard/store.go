@@ -81,15 +81,20 @@ WITH w AS (
     SELECT customer_id, count(*) AS n FROM orders
     WHERE placed_at >= $1 AND placed_at < $2 AND status <> 'cancelled'
     GROUP BY customer_id
+),
+-- A buyer repeats with a second order in the window or any earlier one.
+-- Written as a join rather than EXISTS per buyer, so that for a long period
+-- (100k buyers) the planner can read the earlier orders in one hash join
+-- instead of probing the index once per buyer.
+earlier AS (
+    SELECT DISTINCT o.customer_id FROM orders o
+    WHERE o.placed_at < $1 AND o.status <> 'cancelled' AND o.customer_id IN (SELECT customer_id FROM w)
 )
--- A buyer repeats with a second order in the window or any earlier one:
--- one index probe per buyer instead of counting their whole history.
 SELECT count(*) AS buyers,
-       count(*) FILTER (WHERE n >= 2 OR EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = w.customer_id
-                                                AND o.placed_at < $1 AND o.status <> 'cancelled')) AS repeaters,
+       count(*) FILTER (WHERE w.n >= 2 OR e.customer_id IS NOT NULL) AS repeaters,
        (SELECT count(*) FROM tracking_views WHERE viewed_at >= $1 AND viewed_at < $2) AS views,
        (SELECT count(*) FROM shipments WHERE created_at >= $1 AND created_at < $2) AS parcels
-FROM w`, from, to)
+FROM w LEFT JOIN earlier e ON e.customer_id = w.customer_id`, from, to)
 	if err != nil {
 		return r, fmt.Errorf("dashboard: customers: %w", err)
 	}

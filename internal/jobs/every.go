@@ -18,13 +18,14 @@ func (SweepArgs) Kind() string { return "sweep" }
 
 type sweepWorker struct {
 	river.WorkerDefaults[SweepArgs]
-	fns map[string]func(context.Context) error
+	fns     map[string]func(context.Context) error
+	timeout time.Duration
 }
 
-// Timeout lets a sweep run longer than an ordinary job: a first backfill
-// (the dashboard's rollups of a large store) takes minutes. It stays under
-// the queue's RescueStuckJobsAfter, so a live sweep is never rescued.
-func (w *sweepWorker) Timeout(*river.Job[SweepArgs]) time.Duration { return 4 * time.Minute }
+// Timeout lets a sweep run twice as long as an ordinary job: a first
+// backfill (the dashboard's rollups of a large store) takes minutes. It stays
+// under the queue's RescueAfter, so a live sweep is never rescued.
+func (w *sweepWorker) Timeout(*river.Job[SweepArgs]) time.Duration { return w.timeout }
 
 func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
 	fn, ok := w.fns[job.Args.Name]
@@ -39,7 +40,7 @@ func (w *sweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error
 // Call before Start.
 func (q *Queue) Every(name string, interval time.Duration, fn func(context.Context) error) {
 	if q.sweeps == nil {
-		q.sweeps = &sweepWorker{fns: map[string]func(context.Context) error{}}
+		q.sweeps = &sweepWorker{fns: map[string]func(context.Context) error{}, timeout: 2 * q.opts.JobTimeout}
 		river.AddWorker(q.workers, q.sweeps)
 	}
 	q.sweeps.fns[name] = fn

@@ -23,7 +23,15 @@ type Options struct {
 	PollInterval time.Duration
 	// RetryBase is the first retry delay; each later one doubles, capped at an hour.
 	RetryBase time.Duration
-	Logger    *slog.Logger
+	// JobTimeout bounds one run of an ordinary job (2 minutes); sweeps get
+	// twice as long, for backfills.
+	JobTimeout time.Duration
+	// RescueAfter is when a job still marked running is taken to belong to
+	// a dead process (or to have lost its completion in a database outage)
+	// and is run again (5 minutes). It exceeds a sweep's timeout, so a live
+	// job is never rescued.
+	RescueAfter time.Duration
+	Logger      *slog.Logger
 }
 
 // Queue inserts and works jobs.
@@ -48,6 +56,15 @@ func New(db *sql.DB, opts Options) (*Queue, error) {
 	}
 	if opts.RetryBase == 0 {
 		opts.RetryBase = 15 * time.Second
+	}
+	if opts.JobTimeout == 0 {
+		opts.JobTimeout = 2 * time.Minute
+	}
+	if opts.RescueAfter == 0 {
+		opts.RescueAfter = 5 * time.Minute
+	}
+	if opts.RescueAfter <= 2*opts.JobTimeout {
+		return nil, fmt.Errorf("jobs: RescueAfter (%s) must exceed twice JobTimeout (%s), the longest a sweep runs", opts.RescueAfter, opts.JobTimeout)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -94,11 +111,12 @@ func (q *Queue) Start(ctx context.Context) error {
 		FetchCooldown:     min(q.opts.PollInterval, 100*time.Millisecond),
 		RetryPolicy:       backoff{base: q.opts.RetryBase},
 		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.opts.Concurrency}},
-		JobTimeout:        2 * time.Minute,
+		JobTimeout:        q.opts.JobTimeout,
 		// A job left running by a process that died (kill -9, a lost
-		// machine) is retried after this, instead of River's default hour;
-		// a live worker has given up on it at JobTimeout long before.
-		RescueStuckJobsAfter: 5 * time.Minute,
+		// machine), or whose completion River could not record while the
+		// database was away, is run again after this instead of River's
+		// default hour.
+		RescueStuckJobsAfter: q.opts.RescueAfter,
 	})
 	if err != nil {
 		return fmt.Errorf("jobs: %w", err)
