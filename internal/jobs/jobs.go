@@ -108,10 +108,13 @@ func (q *Queue) Start(ctx context.Context) error {
 		Workers:           q.workers,
 		PeriodicJobs:      q.periodic,
 		FetchPollInterval: q.opts.PollInterval,
-		FetchCooldown:     min(q.opts.PollInterval, 100*time.Millisecond),
-		RetryPolicy:       backoff{base: q.opts.RetryBase},
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.opts.Concurrency}},
-		JobTimeout:        q.opts.JobTimeout,
+		// A worker that frees a slot asks for the next job within 10 ms
+		// (River waits 100 ms by default, which caps a busy queue at a few
+		// dozen jobs a second).
+		FetchCooldown: min(q.opts.PollInterval, 10*time.Millisecond),
+		RetryPolicy:   backoff{base: q.opts.RetryBase},
+		Queues:        map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.opts.Concurrency}},
+		JobTimeout:    q.opts.JobTimeout,
 		// A job left running by a process that died (kill -9, a lost
 		// machine), or whose completion River could not record while the
 		// database was away, is run again after this instead of River's

@@ -11,50 +11,89 @@ import (
 	"github.com/lib/pq"
 )
 
-// affinityTTL is how long the order page trusts a product's "also bought"
+// affinityTTL is how long the order page trusts the "also bought"
 // counts: they move slowly, and counting them live on every view of every
 // order page cost more than the rest of the page together (BENCHMARKS.md).
 const affinityTTL = 10 * time.Minute
 
-// affinity caches, per SKU, how many orders bought each other SKU with it.
+// affinity caches, for every pair of SKUs, how many orders bought both.
+// One query counts all pairs; while it runs, concurrent callers wait for the
+// first load or keep using the previous counts, so a busy order page never
+// sets off the same heavy count once per request.
 type affinity struct {
-	mu  sync.Mutex
 	now func() time.Time
-	m   map[string]affinityEntry
-}
 
-type affinityEntry struct {
-	at     time.Time
-	counts map[string]int
+	mu      sync.Mutex
+	at      time.Time
+	pairs   map[string]map[string]int
+	loading chan struct{} // closed when the running load ends; nil when none runs
 }
 
 // counts returns the co-purchase counts of sku: for each other SKU, the
-// number of orders holding both. A fresh cached answer is reused.
+// number of orders holding both, at most affinityTTL old.
 func (a *affinity) counts(ctx context.Context, q sqlx.QueryerContext, sku string) (map[string]int, error) {
-	a.mu.Lock()
-	e, ok := a.m[sku]
-	a.mu.Unlock()
-	if ok && a.now().Sub(e.at) < affinityTTL {
-		return e.counts, nil
+	for {
+		a.mu.Lock()
+		fresh := a.pairs != nil && a.now().Sub(a.at) < affinityTTL
+		switch {
+		case fresh:
+			c := a.pairs[sku]
+			a.mu.Unlock()
+			return c, nil
+		case a.loading != nil && a.pairs != nil:
+			// Someone is counting anew: the previous counts do meanwhile.
+			c := a.pairs[sku]
+			a.mu.Unlock()
+			return c, nil
+		case a.loading != nil:
+			wait := a.loading
+			a.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, fmt.Errorf("journey: also-bought counts: %w", ctx.Err())
+			}
+		}
+		done := make(chan struct{})
+		a.loading = done
+		a.mu.Unlock()
+		pairs, err := loadPairs(ctx, q)
+		a.mu.Lock()
+		if err == nil {
+			a.pairs, a.at = pairs, a.now()
+		}
+		a.loading = nil
+		close(done)
+		a.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
 	}
+}
+
+// loadPairs counts, for every pair of SKUs, the orders holding both.
+func loadPairs(ctx context.Context, q sqlx.QueryerContext) (map[string]map[string]int, error) {
 	var rows []struct {
 		SKU    string `db:"sku"`
+		With   string `db:"with_sku"`
 		Orders int    `db:"orders"`
 	}
 	if err := sqlx.SelectContext(ctx, q, &rows, `
-		SELECT b.sku, count(DISTINCT b.order_id) AS orders
-		FROM order_items a JOIN order_items b ON b.order_id = a.order_id AND b.sku <> a.sku
-		WHERE a.sku = $1 GROUP BY b.sku`, sku); err != nil {
-		return nil, fmt.Errorf("journey: also-bought counts of %s: %w", sku, err)
+		WITH lines AS (SELECT DISTINCT order_id, sku FROM order_items)
+		SELECT a.sku, b.sku AS with_sku, count(*) AS orders
+		FROM lines a JOIN lines b ON b.order_id = a.order_id AND b.sku <> a.sku
+		GROUP BY a.sku, b.sku`); err != nil {
+		return nil, fmt.Errorf("journey: also-bought counts: %w", err)
 	}
-	counts := make(map[string]int, len(rows))
+	pairs := map[string]map[string]int{}
 	for _, r := range rows {
-		counts[r.SKU] = r.Orders
+		if pairs[r.SKU] == nil {
+			pairs[r.SKU] = map[string]int{}
+		}
+		pairs[r.SKU][r.With] = r.Orders
 	}
-	a.mu.Lock()
-	a.m[sku] = affinityEntry{at: a.now(), counts: counts}
-	a.mu.Unlock()
-	return counts, nil
+	return pairs, nil
 }
 
 // recommendCached is Recommend for the order page: pairings and what the

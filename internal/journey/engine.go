@@ -102,7 +102,7 @@ func NewEngine(db *sqlx.DB, q *jobs.Queue, outbox *mail.Outbox, o Options) *Engi
 	}
 	e := &Engine{db: db, q: q, outbox: outbox, now: o.Now, returns: o.Returns, stripe: o.Stripe,
 		handlers: map[string]Handler{}, clicks: map[string][]ClickHook{},
-		affinity: &affinity{now: o.Now, m: map[string]affinityEntry{}}}
+		affinity: &affinity{now: o.Now}}
 	e.builtins()
 	return e
 }
