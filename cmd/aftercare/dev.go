@@ -32,6 +32,9 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err := parseFlags(fs, args, summary, stdout, stderr); err != nil {
 		return helpIsFine(err)
 	}
+	if _, ok := seedSizes[*seedSize]; !ok {
+		return fmt.Errorf("--seed-size must be small, medium or large, not %q", *seedSize)
+	}
 	env := map[string]string{"AFTERCARE_AUTO_MIGRATE": "1"}
 	if *addr != "" {
 		env["AFTERCARE_ADDR"] = *addr
@@ -151,16 +154,15 @@ func ensureDatabase(ctx context.Context, adminURL, name string) error {
 	return nil
 }
 
+// seedSizes are the sizes of --seed-size; small is demo.Seed's store.
+var seedSizes = map[string]demo.Size{"small": {}, "medium": demo.Medium, "large": demo.Large}
+
 // seedGenerated loads a generated medium or large store into an empty
 // database; small (the default) leaves it to demo.Seed.
 func seedGenerated(ctx context.Context, db *sqlx.DB, size string, stdout io.Writer) error {
-	sizes := map[string]demo.Size{"medium": demo.Medium, "large": demo.Large}
-	s, ok := sizes[size]
+	s := seedSizes[size]
 	if size == "small" {
 		return nil
-	}
-	if !ok {
-		return fmt.Errorf("--seed-size must be small, medium or large, not %q", size)
 	}
 	var orders int
 	if err := db.GetContext(ctx, &orders, `SELECT count(*) FROM orders`); err != nil {
