@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
-	"net/http"
+	"github.com/valyala/fasthttp"
 
 	"github.com/aftercare/aftercare/internal/settings"
 	"github.com/aftercare/aftercare/web"
@@ -73,6 +74,7 @@ func New(o Options) *fiber.App {
 		cfg.ProxyHeader = fiber.HeaderXForwardedFor
 	}
 	app := fiber.New(cfg)
+	warmUpRender(app)
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e interface{}) {
 		o.Logger.Error("panic", "request_id", RequestID(c), "panic", e)
 	}}))
@@ -110,4 +112,15 @@ func storeSettings(db *sqlx.DB) fiber.Handler {
 		c.Locals("store", s)
 		return c.Next()
 	}
+}
+
+// warmUpRender renders once, into nothing, before the app serves. Fiber
+// builds its list of (mounted) apps lazily in the first Render, without a
+// lock, so two first pages rendered at once race (seen under -race when 40
+// shoppers arrived together). The render itself fails: no template has this
+// name.
+func warmUpRender(app *fiber.App) {
+	c := app.AcquireCtx(&fasthttp.RequestCtx{})
+	defer app.ReleaseCtx(c)
+	_ = c.Render("aftercare-warm-up-no-such-template", nil) //nolint:errcheck // expected to fail; only its side effect counts
 }
