@@ -46,6 +46,9 @@ func startCluster(ctx context.Context, o options, log io.Writer) (*cluster, erro
 			return nil, err
 		}
 	}
+	if err := adoptOlder(o.varDir, o.size, dir, log); err != nil {
+		return nil, err
+	}
 	fmt.Fprintln(log, "starting PostgreSQL in", dir)
 	pg, err := pglocal.Start(ctx, pglocal.Options{DataDir: dir})
 	if err != nil {
@@ -68,6 +71,27 @@ func startCluster(ctx context.Context, o options, log io.Writer) (*cluster, erro
 		}
 	}
 	return c, nil
+}
+
+// adoptOlder renames the newest kept cluster of size seeded under fewer
+// migrations to dir, so that prepare migrates it forward as a production
+// store would be, instead of seeding again for every new migration.
+func adoptOlder(varDir, size, dir string, log io.Writer) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	best, bestN := "", -1
+	for n := migrationCount() - 1; n > 0 && best == ""; n-- {
+		old := filepath.Join(varDir, fmt.Sprintf("%s-m%d", size, n))
+		if _, err := os.Stat(filepath.Join(old, "seeded")); err == nil {
+			best, bestN = old, n
+		}
+	}
+	if best == "" {
+		return nil
+	}
+	fmt.Fprintf(log, "migrating the cluster seeded under %d migrations (%s) forward\n", bestN, best)
+	return os.Rename(best, dir)
 }
 
 // prepare migrates, seeds once, and creates the reference's table.

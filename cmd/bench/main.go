@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -45,7 +46,14 @@ type options struct {
 	pprofDir string
 	noRecord bool
 	sqlStats bool
+	only     map[string]bool // loads to run; empty means all
 }
+
+// loadNames are the groups of measurements -only can pick.
+var loadNames = []string{"reference", "order_page", "referral", "ingest", "journey"}
+
+// runs reports whether the load group name is part of this run.
+func (o options) runs(name string) bool { return len(o.only) == 0 || o.only[name] }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -82,8 +90,20 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.pprofDir, "pprof", "", "capture CPU profiles of the server during the order page and batch loads into this folder")
 	fs.BoolVar(&o.sqlStats, "sqlstats", false, "write the costliest SQL statements of the order page and ingestion loads (pg_stat_statements) next to the profiles")
 	fs.BoolVar(&o.noRecord, "no-record", false, "print the figures but leave the report alone")
+	only := fs.String("only", "", "run only these loads, comma-separated ("+strings.Join(loadNames, ", ")+"); implies -no-record, as a partial run cannot be compared")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if *only != "" {
+		o.only = map[string]bool{}
+		for _, n := range strings.Split(*only, ",") {
+			n = strings.TrimSpace(n)
+			if !slices.Contains(loadNames, n) {
+				return o, fmt.Errorf("-only: unknown load %q (want %s)", n, strings.Join(loadNames, ", "))
+			}
+			o.only[n] = true
+		}
+		o.noRecord = true
 	}
 	switch o.size {
 	case "large", "medium", "small":

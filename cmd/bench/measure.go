@@ -57,18 +57,20 @@ func measure(ctx context.Context, o options, log io.Writer) (bench.Record, error
 	if err != nil {
 		return rec, err
 	}
-	ref, err := startProc(ctx, "reference", refAddr, "/plaintext", filepath.Join(o.varDir, "reference.log"), nil,
-		self, "reference", "-addr", refAddr, "-db", cl.url)
-	if err != nil {
-		return rec, err
+	if o.runs("reference") {
+		ref, err := startProc(ctx, "reference", refAddr, "/plaintext", filepath.Join(o.varDir, "reference.log"), nil,
+			self, "reference", "-addr", refAddr, "-db", cl.url)
+		if err != nil {
+			return rec, err
+		}
+		for _, l := range []bench.Load{
+			{Name: "plaintext", Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Next: get(ref.base + "/plaintext")},
+			{Name: "fortunes", Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Next: get(ref.base + "/fortunes")},
+		} {
+			rec.AddLoad(report(log, bench.Run(ctx, l)))
+		}
+		ref.Stop()
 	}
-	for _, l := range []bench.Load{
-		{Name: "plaintext", Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Next: get(ref.base + "/plaintext")},
-		{Name: "fortunes", Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Next: get(ref.base + "/fortunes")},
-	} {
-		rec.AddLoad(report(log, bench.Run(ctx, l)))
-	}
-	ref.Stop()
 
 	keys := signingKeys()
 	addr, err := freeAddr()
@@ -110,20 +112,49 @@ func measure(ctx context.Context, o options, log io.Writer) (bench.Record, error
 // serverLoads measures the product: order page, referral link, ingestion
 // and the email journey.
 func serverLoads(ctx context.Context, o options, cl *cluster, srv *proc, prof *profiler, stats *sqlStats, key, keys, runID string, sink *bench.Sink, rec *bench.Record, log io.Writer) error {
-	fmt.Fprintf(log, "signing in %d shoppers\n", o.shoppers)
-	shoppers, err := signIn(ctx, cl.db, srv.base, keys, o.shoppers)
-	if err != nil {
-		return err
+	if o.runs("order_page") {
+		fmt.Fprintf(log, "signing in %d shoppers\n", o.shoppers)
+		shoppers, err := signIn(ctx, cl.db, srv.base, keys, o.shoppers)
+		if err != nil {
+			return err
+		}
+		rec.AddLoad(report(log, prof.during(ctx, "order_page", o, func() bench.Result {
+			return stats.during(ctx, "order_page", func() bench.Result { return bench.Run(ctx, orderPageLoad(srv.base, shoppers, o)) })
+		})))
 	}
-	rec.AddLoad(report(log, prof.during(ctx, "order_page", o, func() bench.Result {
-		return stats.during(ctx, "order_page", func() bench.Result { return bench.Run(ctx, orderPageLoad(srv.base, shoppers, o)) })
-	})))
-	if ref, err := referralLoad(ctx, cl.db, srv.base, 1000, o); err != nil {
+	if !o.runs("referral") {
+		// skipped by -only
+	} else if ref, err := referralLoad(ctx, cl.db, srv.base, 1000, o); err != nil {
 		rec.Notes = append(rec.Notes, "referral link not measured: "+err.Error())
 		fmt.Fprintln(log, "referral link not measured:", err)
 	} else {
-		rec.AddLoad(report(log, bench.Run(ctx, ref)))
+		rec.AddLoad(report(log, stats.during(ctx, "referral", func() bench.Result { return bench.Run(ctx, ref) })))
 	}
+	if o.runs("ingest") {
+		if err := ingestLoads(ctx, o, cl, srv, prof, stats, key, runID, rec, log); err != nil {
+			return err
+		}
+	}
+	if !o.runs("journey") {
+		return nil
+	}
+	fmt.Fprintln(log, "waiting for queued mail to be delivered")
+	if err := drain(ctx, cl.db, 10*time.Minute); err != nil {
+		return err
+	}
+	j, err := runJourney(ctx, cl.db, sink, runID, o.journey, log)
+	if err != nil {
+		return err
+	}
+	rec.Metrics[bench.MJourneyRate] = j.Rate
+	note := fmt.Sprintf("journey: %d mail.deliver jobs (queued through mail.Outbox in one transaction) finished in %.1f s; the SMTP sink accepted %d", j.Jobs, j.Seconds, j.Sent)
+	rec.Notes = append(rec.Notes, note)
+	fmt.Fprintln(log, note)
+	return nil
+}
+
+// ingestLoads measures single and batch ingestion and checks what was stored.
+func ingestLoads(ctx context.Context, o options, cl *cluster, srv *proc, prof *profiler, stats *sqlStats, key, runID string, rec *bench.Record, log io.Writer) error {
 
 	in, err := newIngest(ctx, cl.db, runID)
 	if err != nil {
@@ -163,19 +194,6 @@ func serverLoads(ctx context.Context, o options, cl *cluster, srv *proc, prof *p
 		rec.Notes = append(rec.Notes, note)
 		fmt.Fprintln(log, note)
 	}
-
-	fmt.Fprintln(log, "waiting for the confirmations of ingestion to be delivered")
-	if err := drain(ctx, cl.db, 10*time.Minute); err != nil {
-		return err
-	}
-	j, err := runJourney(ctx, cl.db, sink, runID, o.journey, log)
-	if err != nil {
-		return err
-	}
-	rec.Metrics[bench.MJourneyRate] = j.Rate
-	note := fmt.Sprintf("journey: %d mail.deliver jobs (queued through mail.Outbox in one transaction) finished in %.1f s; the SMTP sink accepted %d", j.Jobs, j.Seconds, j.Sent)
-	rec.Notes = append(rec.Notes, note)
-	fmt.Fprintln(log, note)
 	return nil
 }
 
