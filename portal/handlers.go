@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/aftercare/aftercare/internal/fault"
+	"github.com/aftercare/aftercare/internal/pagecache"
 	"github.com/aftercare/aftercare/internal/settings"
 )
 
@@ -18,6 +19,7 @@ type Handlers struct {
 	svc    *Service
 	now    func() time.Time
 	panels []Panel
+	views  *ViewRecorder
 }
 
 // Option configures Handlers.
@@ -26,6 +28,12 @@ type Option func(*Handlers)
 // WithClock makes the pages speak of "today" as of now(), for tests.
 func WithClock(now func() time.Time) Option {
 	return func(h *Handlers) { h.now = now }
+}
+
+// WithViewRecorder records page views through r (in batches) instead of
+// one insert per view.
+func WithViewRecorder(r *ViewRecorder) Option {
+	return func(h *Handlers) { h.views = r }
 }
 
 // NewHandlers returns the order pages over db.
@@ -74,15 +82,28 @@ func (h *Handlers) show(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	order, err := h.svc.Order(c.UserContext(), who, id, loc)
+	ctx := c.UserContext()
+	// The one read every view makes: it checks the order is the customer's
+	// and names the version of everything below, which is then read from
+	// memory while it is current (internal/pagecache).
+	version, err := h.svc.orders.Version(ctx, who, id)
 	if err != nil {
 		return err
 	}
-	if err := h.svc.orders.RecordView(c.UserContext(), who, id); err != nil {
+	if ep, ok := settings.EpochsFrom(ctx); ok {
+		ctx = pagecache.WithKey(ctx, pagecache.Key{Order: id, Version: version, Settings: ep.Settings, Catalog: ep.Catalog})
+	}
+	order, err := h.svc.Order(ctx, who, id, loc)
+	if err != nil {
+		return err
+	}
+	if h.views != nil {
+		h.views.Record(id, h.now())
+	} else if err := h.svc.orders.RecordView(ctx, who, id); err != nil {
 		return err
 	}
 	csrf, _ := c.Locals("csrf").(string)
-	panels, err := h.renderPanels(c.UserContext(), PanelContext{CustomerID: who, OrderID: id, CSRF: csrf, Location: loc, Now: h.now()})
+	panels, err := h.renderPanels(ctx, PanelContext{CustomerID: who, OrderID: id, CSRF: csrf, Location: loc, Now: h.now()})
 	if err != nil {
 		return err
 	}

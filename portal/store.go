@@ -16,7 +16,9 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/aftercare/aftercare/internal/db"
 	"github.com/aftercare/aftercare/internal/fault"
+	"github.com/aftercare/aftercare/internal/pagecache"
 )
 
 // OrderSummary is one row of a customer's order list.
@@ -97,10 +99,32 @@ type TrackingEvent struct {
 
 // Orders reads a customer's orders. Every method takes the customer id and
 // scopes its SQL by it.
-type Orders struct{ db *sqlx.DB }
+type Orders struct {
+	db      *sqlx.DB
+	version *db.Stmt
+	cache   *pagecache.Cache[Order]
+}
 
-// NewOrders returns the order store over db.
-func NewOrders(db *sqlx.DB) *Orders { return &Orders{db: db} }
+// NewOrders returns the order store over pool.
+func NewOrders(pool *sqlx.DB) *Orders {
+	return &Orders{db: pool, cache: pagecache.New[Order](0),
+		version: db.NewStmt(pool, `SELECT page_version FROM orders WHERE id = $1 AND customer_id = $2`)}
+}
+
+// Version returns the order's page_version (see internal/pagecache), or the
+// not-found error when the order is not the customer's. It is the one read
+// every view of an order page makes before anything cached is used.
+func (s *Orders) Version(ctx context.Context, customerID, orderID int64) (int64, error) {
+	var v int64
+	err := s.version.GetContext(ctx, &v, orderID, customerID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errOrderNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("portal: order version: %w", err)
+	}
+	return v, nil
+}
 
 // errOrderNotFound is the one answer for a missing order and for someone
 // else's order, so ids cannot be probed.
@@ -130,7 +154,14 @@ func (s *Orders) List(ctx context.Context, customerID int64) ([]OrderSummary, er
 // Get returns one order of the customer with its items, shipments, shipment
 // items and tracking events. It returns a fault.NotFound error when the order
 // does not exist or belongs to another customer; the two are indistinguishable.
+//
+// Within an order page (a pagecache key in ctx) the answer is cached under
+// the page's version; the Order returned is then shared and read-only.
 func (s *Orders) Get(ctx context.Context, customerID, orderID int64) (Order, error) {
+	return s.cache.Load(ctx, orderID, func() (Order, error) { return s.get(ctx, customerID, orderID) })
+}
+
+func (s *Orders) get(ctx context.Context, customerID, orderID int64) (Order, error) {
 	var o Order
 	// One snapshot, so a tracking event landing mid-read cannot tear the page.
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})

@@ -29,11 +29,7 @@ type PanelData struct {
 // when there is nothing to say. The caller has checked that the order is
 // the customer's; every query is scoped by the customer anyway.
 func (h *Handlers) OrderPanel(ctx context.Context, customerID, orderID int64, csrf string, loc *time.Location) (template.HTML, error) {
-	a, p, err := h.svc.Eligibility(ctx, customerID, orderID)
-	if err != nil {
-		return "", err
-	}
-	rs, err := h.svc.OrderReturns(ctx, customerID, orderID)
+	a, p, rs, err := h.svc.panel(ctx, customerID, orderID)
 	if err != nil {
 		return "", err
 	}
@@ -57,4 +53,38 @@ func (h *Handlers) OrderPanel(ctx context.Context, customerID, orderID int64, cs
 		return "", nil
 	}
 	return h.views.Partial("returns_panel", d)
+}
+
+// panelFacts is what the returns section reads from the database about one
+// order; within an order page it is cached under the page's version, which
+// moves with any change to the order, its returns, the settings (the reason
+// labels come from the policy) or the catalog (returnable products).
+type panelFacts struct {
+	Facts   OrderFacts
+	Returns []Return
+}
+
+// panel returns the section's assessment (made afresh: the window closes
+// with time, not with a write), the policy and the order's returns.
+func (s *Service) panel(ctx context.Context, customerID, orderID int64) (Assessment, Policy, []Return, error) {
+	f, err := s.panels.Load(ctx, orderID, func() (panelFacts, error) {
+		o, err := loadOrderFacts(ctx, s.db, customerID, orderID, false)
+		if err != nil {
+			return panelFacts{}, err
+		}
+		rs, err := s.OrderReturns(ctx, customerID, orderID)
+		return panelFacts{Facts: o, Returns: rs}, err
+	})
+	if err != nil {
+		return Assessment{}, Policy{}, nil, err
+	}
+	p, err := LoadPolicy(ctx, s.db)
+	if err != nil {
+		return Assessment{}, p, nil, err
+	}
+	loc, err := s.storeZone(ctx, s.db)
+	if err != nil {
+		return Assessment{}, p, nil, err
+	}
+	return Assess(f.Facts, p, s.now(), loc), p, f.Returns, nil
 }

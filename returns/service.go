@@ -12,6 +12,7 @@ import (
 	"github.com/aftercare/aftercare/internal/commerce"
 	"github.com/aftercare/aftercare/internal/events"
 	"github.com/aftercare/aftercare/internal/mail"
+	"github.com/aftercare/aftercare/internal/pagecache"
 	"github.com/aftercare/aftercare/internal/settings"
 )
 
@@ -39,6 +40,9 @@ type Service struct {
 	outbox   *mail.Outbox
 	stripe   *client.API
 	now      func() time.Time
+	// panels keeps what the order page's returns section read, per order
+	// page version (internal/pagecache).
+	panels *pagecache.Cache[panelFacts]
 }
 
 // NewService returns the service over o.
@@ -46,7 +50,8 @@ func NewService(o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{db: o.DB, commerce: o.Commerce, bus: o.Bus, outbox: o.Outbox, stripe: o.Stripe, now: o.Now}
+	return &Service{db: o.DB, commerce: o.Commerce, bus: o.Bus, outbox: o.Outbox, stripe: o.Stripe, now: o.Now,
+		panels: pagecache.New[panelFacts](0)}
 }
 
 // StripeConfigured reports whether refunds and credits can go through Stripe.

@@ -12,6 +12,7 @@ import (
 	"github.com/aftercare/aftercare/internal/db"
 	"github.com/aftercare/aftercare/internal/events"
 	"github.com/aftercare/aftercare/internal/fault"
+	"github.com/aftercare/aftercare/internal/pagecache"
 )
 
 // Emitter records domain events in a transaction (*events.Bus).
@@ -24,6 +25,9 @@ type Service struct {
 	db  *sqlx.DB
 	bus Emitter
 	now func() time.Time
+	// forOrder keeps ForOrder's answers per order page version
+	// (internal/pagecache).
+	forOrder *pagecache.Cache[[]Item]
 }
 
 // NewService returns the review rules over db; bus (nil: none) gets
@@ -32,7 +36,7 @@ func NewService(db *sqlx.DB, bus Emitter, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, bus: bus, now: now}
+	return &Service{db: db, bus: bus, now: now, forOrder: pagecache.New[[]Item](0)}
 }
 
 // Input is a review as its author writes it.
@@ -90,9 +94,10 @@ func (s *Service) Item(ctx context.Context, customerID, itemID int64) (Item, err
 }
 
 // ForOrder returns the lines of order orderID of customerID with their
-// reviews; none when the order is not theirs.
+// reviews; none when the order is not theirs. Within an order page the
+// answer is cached under the page's version and is read-only.
 func (s *Service) ForOrder(ctx context.Context, customerID, orderID int64) ([]Item, error) {
-	return itemsOfOrder(ctx, s.db, customerID, orderID)
+	return s.forOrder.Load(ctx, orderID, func() ([]Item, error) { return itemsOfOrder(ctx, s.db, customerID, orderID) })
 }
 
 // Submit records customerID's review of order line itemID in its own transaction.

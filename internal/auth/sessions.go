@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/aftercare/aftercare/internal/db"
 	"github.com/aftercare/aftercare/internal/fault"
 )
 
@@ -38,12 +39,16 @@ type Sessions struct {
 	db     *sqlx.DB
 	secure bool
 	ttl    time.Duration
+	// lookup is the read every signed-in request makes, prepared.
+	lookup *db.Stmt
 }
 
 // NewSessions returns the session store; secure marks the cookie Secure
 // (everywhere but plain-http development).
-func NewSessions(db *sqlx.DB, secure bool) *Sessions {
-	return &Sessions{db: db, secure: secure, ttl: ShopperSessionTTL}
+func NewSessions(pool *sqlx.DB, secure bool) *Sessions {
+	return &Sessions{db: pool, secure: secure, ttl: ShopperSessionTTL,
+		lookup: db.NewStmt(pool, `SELECT customer_id, last_seen_at < now() - make_interval(secs => $2) AS stale
+			FROM sessions WHERE id_hash = $1 AND expires_at > now()`)}
 }
 
 // Load is middleware: it reads the session cookie and, for a live session,
@@ -63,8 +68,7 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 		CustomerID sql.NullInt64 `db:"customer_id"`
 		Stale      bool          `db:"stale"`
 	}
-	err := s.db.GetContext(c.UserContext(), &row, `SELECT customer_id, last_seen_at < now() - make_interval(secs => $2) AS stale
-		FROM sessions WHERE id_hash = $1 AND expires_at > now()`, hash, touchEvery.Seconds())
+	err := s.lookup.GetContext(c.UserContext(), &row, hash, touchEvery.Seconds())
 	if errors.Is(err, sql.ErrNoRows) {
 		s.clearCookie(c)
 		return c.Next()

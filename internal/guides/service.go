@@ -11,6 +11,7 @@ import (
 	"github.com/aftercare/aftercare/internal/audit"
 	"github.com/aftercare/aftercare/internal/db"
 	"github.com/aftercare/aftercare/internal/fault"
+	"github.com/aftercare/aftercare/internal/pagecache"
 )
 
 // Limits of what staff and the API may store.
@@ -23,6 +24,9 @@ const (
 type Service struct {
 	db  *sqlx.DB
 	now func() time.Time
+	// forOrder keeps ForOrder's answers per order page version
+	// (internal/pagecache).
+	forOrder *pagecache.Cache[[]Guide]
 }
 
 // NewService returns the guides over db; now is the clock of recorded views.
@@ -30,13 +34,14 @@ func NewService(db *sqlx.DB, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, now: now}
+	return &Service{db: db, now: now, forOrder: pagecache.New[[]Guide](0)}
 }
 
 // ForOrder returns the guides of what is on order orderID of customerID, in
-// line order; none when the order is not theirs.
+// line order; none when the order is not theirs. Within an order page the
+// answer is cached under the page's version and is read-only.
 func (s *Service) ForOrder(ctx context.Context, customerID, orderID int64) ([]Guide, error) {
-	return forOrder(ctx, s.db, customerID, orderID)
+	return s.forOrder.Load(ctx, orderID, func() ([]Guide, error) { return forOrder(ctx, s.db, customerID, orderID) })
 }
 
 // ForShipment returns the guides of the products in shipment shipmentID,

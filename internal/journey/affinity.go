@@ -27,49 +27,67 @@ type affinity struct {
 	at      time.Time
 	pairs   map[string]map[string]int
 	loading chan struct{} // closed when the running load ends; nil when none runs
+	lastErr error         // of the last load, for callers that waited on it
 }
 
 // counts returns the co-purchase counts of sku: for each other SKU, the
-// number of orders holding both, at most affinityTTL old.
+// number of orders holding both, at most affinityTTL old (plus the time a
+// new count takes, while the previous one is served).
+//
+// The count runs in the background under its own deadline, not the
+// request's: on a large store it takes seconds, longer than a page may
+// wait, and a count cut off with its request would start again with the
+// next one. Only the very first count is waited for.
 func (a *affinity) counts(ctx context.Context, q sqlx.QueryerContext, sku string) (map[string]int, error) {
 	for {
 		a.mu.Lock()
-		fresh := a.pairs != nil && a.now().Sub(a.at) < affinityTTL
-		switch {
-		case fresh:
-			c := a.pairs[sku]
-			a.mu.Unlock()
-			return c, nil
-		case a.loading != nil && a.pairs != nil:
-			// Someone is counting anew: the previous counts do meanwhile.
-			c := a.pairs[sku]
-			a.mu.Unlock()
-			return c, nil
-		case a.loading != nil:
-			wait := a.loading
-			a.mu.Unlock()
-			select {
-			case <-wait:
-				continue
-			case <-ctx.Done():
-				return nil, fmt.Errorf("journey: also-bought counts: %w", ctx.Err())
+		if a.pairs != nil {
+			if a.now().Sub(a.at) >= affinityTTL && a.loading == nil {
+				a.startLoad(q)
 			}
+			c := a.pairs[sku]
+			a.mu.Unlock()
+			return c, nil
 		}
-		done := make(chan struct{})
-		a.loading = done
+		if a.loading == nil {
+			a.startLoad(q)
+		}
+		wait, failed := a.loading, a.lastErr
 		a.mu.Unlock()
+		select {
+		case <-wait:
+			a.mu.Lock()
+			failed = a.lastErr
+			a.mu.Unlock()
+			if failed != nil {
+				return nil, failed
+			}
+		case <-ctx.Done():
+			return nil, fmt.Errorf("journey: also-bought counts: %w", ctx.Err())
+		}
+	}
+}
+
+// affinityLoadTimeout bounds one background count.
+const affinityLoadTimeout = 5 * time.Minute
+
+// startLoad counts anew in the background; a.mu is held.
+func (a *affinity) startLoad(q sqlx.QueryerContext) {
+	done := make(chan struct{})
+	a.loading = done
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), affinityLoadTimeout)
+		defer cancel()
 		pairs, err := loadPairs(ctx, q)
 		a.mu.Lock()
 		if err == nil {
 			a.pairs, a.at = pairs, a.now()
 		}
+		a.lastErr = err
 		a.loading = nil
 		close(done)
 		a.mu.Unlock()
-		if err != nil {
-			return nil, err
-		}
-	}
+	}()
 }
 
 // loadPairs counts, for every pair of SKUs, the orders holding both.

@@ -15,6 +15,7 @@ import (
 	"github.com/aftercare/aftercare/internal/fault"
 	"github.com/aftercare/aftercare/internal/jobs"
 	"github.com/aftercare/aftercare/internal/mail"
+	"github.com/aftercare/aftercare/internal/pagecache"
 )
 
 // Step states.
@@ -77,6 +78,8 @@ type Engine struct {
 	handlers map[string]Handler
 	clicks   map[string][]ClickHook
 	affinity *affinity
+	// panelRecs keeps the order page's recommendations (OrderPanel).
+	panelRecs *pagecache.Cache[[]Recommendation]
 }
 
 // Options configure an Engine; zero values take defaults.
@@ -102,7 +105,7 @@ func NewEngine(db *sqlx.DB, q *jobs.Queue, outbox *mail.Outbox, o Options) *Engi
 	}
 	e := &Engine{db: db, q: q, outbox: outbox, now: o.Now, returns: o.Returns, stripe: o.Stripe,
 		handlers: map[string]Handler{}, clicks: map[string][]ClickHook{},
-		affinity: &affinity{now: o.Now}}
+		affinity: &affinity{now: o.Now}, panelRecs: pagecache.New[[]Recommendation](0).WithMaxAge(time.Minute)}
 	e.builtins()
 	return e
 }

@@ -69,7 +69,13 @@ func (e *Engine) OrderPanel(ctx context.Context, views Partials, customerID, ord
 	if err != nil || !set.RecommendEnabled {
 		return "", err
 	}
-	recs, err := e.recommendCached(ctx, customerID, orderID, set.AlsoBoughtMinOrders, maxRecommendations)
+	// Kept per order page version, and at most a minute: what the customer
+	// owns also moves with their other orders, which that version does not
+	// follow, so a product just bought in another order may still be
+	// suggested here for up to a minute.
+	recs, err := e.panelRecs.Load(ctx, orderID, func() ([]Recommendation, error) {
+		return e.recommendCached(ctx, customerID, orderID, set.AlsoBoughtMinOrders, maxRecommendations)
+	})
 	if err != nil || len(recs) == 0 {
 		return "", err
 	}

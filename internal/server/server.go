@@ -98,14 +98,23 @@ func New(o Options) *fiber.App {
 	return app
 }
 
-// storeSettings puts the store's branding in the view locals of every page.
+// storeSettings puts the store's branding in the view locals of every page,
+// and starts the request's view of the settings cache: one read of the
+// cache epochs, after which the settings every part of the page reads come
+// from memory while they are current.
 func storeSettings(db *sqlx.DB) fiber.Handler {
+	cache := settings.NewCache(db)
 	return func(c *fiber.Ctx) error {
 		p := c.Path()
 		if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/static/") || p == "/metrics" || p == "/healthz" || p == "/readyz" {
 			return c.Next()
 		}
-		s, err := settings.Load(c.UserContext(), db)
+		ctx, _, err := cache.Begin(c.UserContext())
+		if err != nil {
+			return err
+		}
+		c.SetUserContext(ctx)
+		s, err := settings.Load(ctx, db)
 		if err != nil {
 			return err
 		}

@@ -29,7 +29,30 @@ func (s Store) Location() *time.Location {
 }
 
 // Load returns the settings.
+// A request that began with Cache.Begin is served from the cache.
 func Load(ctx context.Context, q sqlx.QueryerContext) (Store, error) {
+	v := cached(ctx, q)
+	if v == nil {
+		return loadStore(ctx, q)
+	}
+	var s Store
+	hit, keep := v.c.lookup(v, func() (any, bool) {
+		if v.c.store != nil {
+			s = *v.c.store
+		}
+		return nil, v.c.store != nil
+	})
+	if hit {
+		return s, nil
+	}
+	s, err := loadStore(ctx, q)
+	if err == nil && keep {
+		v.c.keep(v.epochs.Settings, func() { v.c.store = &s })
+	}
+	return s, err
+}
+
+func loadStore(ctx context.Context, q sqlx.QueryerContext) (Store, error) {
 	var s Store
 	err := sqlx.GetContext(ctx, q, &s, `SELECT store_name, store_url, logo_url, accent_color, support_email, time_zone FROM settings`)
 	if err != nil {
@@ -43,6 +66,7 @@ func Save(ctx context.Context, q sqlx.ExecerContext, s Store) error {
 	if _, err := time.LoadLocation(s.TimeZone); err != nil {
 		return fmt.Errorf("settings: unknown time zone %q", s.TimeZone)
 	}
+	markDirty(ctx)
 	_, err := q.ExecContext(ctx, `UPDATE settings SET store_name = $1, store_url = $2, logo_url = $3, accent_color = $4,
 		support_email = $5, time_zone = $6, updated_at = now()`,
 		s.StoreName, s.StoreURL, s.LogoURL, s.AccentColor, s.SupportEmail, s.TimeZone)

@@ -1,0 +1,80 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Stmt is a query of a hot path prepared on first use. lib/pq sends every
+// other query as an unnamed statement that PostgreSQL parses and plans again
+// each time, in two round trips; a prepared one is bound and run in one, on a
+// plan PostgreSQL keeps (database/sql prepares it once per pooled
+// connection). When preparing fails (the database is away) the query is sent
+// plainly and preparing is tried again next time.
+type Stmt struct {
+	db    *sqlx.DB
+	query string
+	mu    sync.Mutex
+	stmt  *sqlx.Stmt
+}
+
+// NewStmt returns query, to be prepared on db when first used.
+func NewStmt(db *sqlx.DB, query string) *Stmt {
+	return &Stmt{db: db, query: query}
+}
+
+func (s *Stmt) prepared(ctx context.Context) *sqlx.Stmt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stmt == nil {
+		// Not bound to this request's deadline: the statement outlives it.
+		st, err := s.db.PreparexContext(context.WithoutCancel(ctx), s.query)
+		if err == nil {
+			s.stmt = st
+		}
+	}
+	return s.stmt
+}
+
+// GetContext runs the query for one row, scanned into dest.
+func (s *Stmt) GetContext(ctx context.Context, dest any, args ...any) error {
+	if st := s.prepared(ctx); st != nil {
+		return st.GetContext(ctx, dest, args...)
+	}
+	return s.db.GetContext(ctx, dest, s.query, args...)
+}
+
+// SelectContext runs the query for rows, scanned into the slice dest.
+func (s *Stmt) SelectContext(ctx context.Context, dest any, args ...any) error {
+	if st := s.prepared(ctx); st != nil {
+		return st.SelectContext(ctx, dest, args...)
+	}
+	return s.db.SelectContext(ctx, dest, s.query, args...)
+}
+
+// ExecContext runs the statement.
+func (s *Stmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	if st := s.prepared(ctx); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return s.db.ExecContext(ctx, s.query, args...)
+}
+
+// Close releases the statement on every connection.
+func (s *Stmt) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stmt == nil {
+		return nil
+	}
+	err := s.stmt.Close()
+	s.stmt = nil
+	if err != nil {
+		return fmt.Errorf("db: close statement: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+// Package pagecache keeps what the order page read, per order, for as long
+// as nothing it shows has changed.
+//
+// Every view of an order page reads one row first: the order's
+// page_version, which triggers move in the same transaction as any change
+// to the order, its lines, shipments, tracking, returns, reviews or
+// customer, together with the store's settings and catalog epochs
+// (migration 00013). That Key goes into the request's context; each part of
+// the page (the portal's order, the returns, reviews and guides sections)
+// keeps its own Cache and calls Load with a function that reads the
+// database. A Key that differs from the cached one, in any part, is a miss.
+//
+// So a cache never serves what another instance has already changed: the
+// check is against the database on every view, it only saves the reads
+// behind it. Values handed out are shared between requests and must be
+// treated as read-only.
+package pagecache
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Key names one version of one order page's data.
+type Key struct {
+	Order    int64 // orders.id
+	Version  int64 // orders.page_version
+	Settings int64 // cache_epochs 'settings'
+	Catalog  int64 // cache_epochs 'catalog'
+}
+
+type ctxKey struct{}
+
+// WithKey returns ctx carrying the page's key, for the Loads below it.
+func WithKey(ctx context.Context, k Key) context.Context {
+	return context.WithValue(ctx, ctxKey{}, k)
+}
+
+// KeyFrom returns the key WithKey put in ctx.
+func KeyFrom(ctx context.Context) (Key, bool) {
+	k, ok := ctx.Value(ctxKey{}).(Key)
+	return k, ok
+}
+
+// DefaultSize is how many orders a Cache keeps unless told otherwise:
+// enough for the pages shoppers are looking at right now (a few KB each).
+const DefaultSize = 20000
+
+// Cache keeps one value per order, under the key it was read for.
+type Cache[T any] struct {
+	mu     sync.Mutex
+	max    int
+	maxAge time.Duration
+	m      map[int64]entry[T]
+}
+
+type entry[T any] struct {
+	key Key
+	val T
+	at  time.Time
+}
+
+// New returns a cache of at most max orders (DefaultSize when max <= 0).
+func New[T any](max int) *Cache[T] {
+	if max <= 0 {
+		max = DefaultSize
+	}
+	return &Cache[T]{max: max, m: make(map[int64]entry[T])}
+}
+
+// WithMaxAge also expires entries older than d, for a part of the page that
+// depends on something the order's version does not follow (another order
+// of the same customer, say). It returns c.
+func (c *Cache[T]) WithMaxAge(d time.Duration) *Cache[T] {
+	c.maxAge = d
+	return c
+}
+
+// Load returns the value cached for the key in ctx, or calls load and keeps
+// its answer under that key. Without a key for orderID in ctx (a caller
+// other than the order page, a test) it just calls load.
+func (c *Cache[T]) Load(ctx context.Context, orderID int64, load func() (T, error)) (T, error) {
+	k, ok := KeyFrom(ctx)
+	if !ok || k.Order != orderID {
+		return load()
+	}
+	c.mu.Lock()
+	e, hit := c.m[orderID]
+	c.mu.Unlock()
+	if hit && e.key == k && (c.maxAge == 0 || time.Since(e.at) < c.maxAge) {
+		return e.val, nil
+	}
+	v, err := load()
+	if err != nil {
+		return v, err
+	}
+	c.mu.Lock()
+	if _, had := c.m[orderID]; !had && len(c.m) >= c.max {
+		// Drop about a tenth, in Go's random map order: cheaper than an LRU
+		// list on every hit, and a dropped page only costs one more read.
+		n := max(1, c.max/10)
+		for id := range c.m {
+			if n <= 0 {
+				break
+			}
+			delete(c.m, id)
+			n--
+		}
+	}
+	c.m[orderID] = entry[T]{key: k, val: v, at: time.Now()}
+	c.mu.Unlock()
+	return v, nil
+}
+
+// Len is the number of orders cached.
+func (c *Cache[T]) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}

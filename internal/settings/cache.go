@@ -1,0 +1,120 @@
+package settings
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/aftercare/aftercare/internal/db"
+)
+
+// Epochs are the numbers that move with every change to the settings
+// (settings, store_settings) and to the catalog (products, pairings, staff);
+// triggers move them in the writing transaction (migration 00013).
+type Epochs struct {
+	Settings int64 `db:"settings"`
+	Catalog  int64 `db:"catalog"`
+}
+
+// Cache serves Load and LoadSection from memory to requests that began with
+// Begin, for as long as the settings epoch read at Begin is the newest the
+// cache has seen. Each request pays one small read (the epochs) instead of
+// one per section each part of the page reads, and still sees a change made
+// by any instance as soon as it is committed.
+type Cache struct {
+	epochs *db.Stmt
+
+	mu       sync.Mutex
+	epoch    int64
+	store    *Store
+	sections map[string][]byte // nil: no row, the defaults apply
+}
+
+// NewCache returns an empty cache over db.
+func NewCache(pool *sqlx.DB) *Cache {
+	return &Cache{epochs: db.NewStmt(pool, epochsSQL), epoch: -1, sections: map[string][]byte{}}
+}
+
+// view is one request's look at the cache.
+type view struct {
+	c      *Cache
+	epochs Epochs
+	// dirty is set when the request itself saved settings: from then on it
+	// reads them from the database, never from what it cached before.
+	dirty atomic.Bool
+}
+
+type viewKey struct{}
+
+// Begin reads the epochs and returns ctx carrying a view of the cache at
+// them, for Load and LoadSection.
+func (c *Cache) Begin(ctx context.Context) (context.Context, Epochs, error) {
+	var e Epochs
+	if err := c.epochs.GetContext(ctx, &e); err != nil {
+		return ctx, e, fmt.Errorf("settings: epochs: %w", err)
+	}
+	return context.WithValue(ctx, viewKey{}, &view{c: c, epochs: e}), e, nil
+}
+
+const epochsSQL = `SELECT
+	COALESCE((SELECT epoch FROM cache_epochs WHERE name = 'settings'), 0) AS settings,
+	COALESCE((SELECT epoch FROM cache_epochs WHERE name = 'catalog'), 0) AS catalog`
+
+// EpochsFrom returns the epochs Begin read for this request.
+func EpochsFrom(ctx context.Context) (Epochs, bool) {
+	if v, ok := ctx.Value(viewKey{}).(*view); ok {
+		return v.epochs, true
+	}
+	return Epochs{}, false
+}
+
+// cached returns the request's view when q may be served from the cache: a
+// request that began with Begin, reading through the pool (a transaction
+// may have changed the settings itself, or need them locked), and that has
+// not saved settings itself.
+func cached(ctx context.Context, q any) *view {
+	v, ok := ctx.Value(viewKey{}).(*view)
+	if !ok || v.dirty.Load() {
+		return nil
+	}
+	if _, pool := q.(*sqlx.DB); !pool {
+		return nil
+	}
+	return v
+}
+
+// markDirty notes that the request saved settings.
+func markDirty(ctx context.Context) {
+	if v, ok := ctx.Value(viewKey{}).(*view); ok {
+		v.dirty.Store(true)
+	}
+}
+
+// lookup returns what the cache holds for the view's epoch. A view newer
+// than the cache empties it; an older one (a request that began before a
+// change another request has seen) is served from the database.
+func (c *Cache) lookup(v *view, fn func() (any, bool)) (hit, keep bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case v.epochs.Settings < c.epoch:
+		return false, false
+	case v.epochs.Settings > c.epoch:
+		c.epoch, c.store, c.sections = v.epochs.Settings, nil, map[string][]byte{}
+		return false, true
+	}
+	_, ok := fn()
+	return ok, true
+}
+
+// keep stores what was read for epoch, unless the cache moved on meanwhile.
+func (c *Cache) keep(epoch int64, fn func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epoch == epoch {
+		fn()
+	}
+}
