@@ -19,8 +19,14 @@ package pagecache
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// Lookups counts, across every Cache of the process, the Loads made under
+// an order page's key: Hits were served from memory. /metrics exports them
+// (aftercare_pagecache_*), and `make bench` reports the ratio.
+var Lookups, Hits atomic.Int64
 
 // Key names one version of one order page's data.
 type Key struct {
@@ -88,7 +94,9 @@ func (c *Cache[T]) Load(ctx context.Context, orderID int64, load func() (T, erro
 	c.mu.Lock()
 	e, hit := c.m[orderID]
 	c.mu.Unlock()
+	Lookups.Add(1)
 	if hit && e.key == k && (c.maxAge == 0 || time.Since(e.at) < c.maxAge) {
+		Hits.Add(1)
 		return e.val, nil
 	}
 	v, err := load()

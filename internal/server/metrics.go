@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/aftercare/aftercare/internal/pagecache"
 )
 
 // Metrics are Aftercare's Prometheus series.
@@ -40,7 +42,13 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Name: "aftercare_emails_total", Help: "Emails by kind and state (sent, failed, kept).",
 		}, []string{"kind", "state"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.Jobs, m.Emails,
+	pageLookups := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "aftercare_pagecache_lookups_total", Help: "Order page parts looked up in the page caches.",
+	}, func() float64 { return float64(pagecache.Lookups.Load()) })
+	pageHits := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "aftercare_pagecache_hits_total", Help: "Order page parts served from the page caches.",
+	}, func() float64 { return float64(pagecache.Hits.Load()) })
+	reg.MustRegister(m.requests, m.latency, m.Jobs, m.Emails, pageLookups, pageHits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
