@@ -28,6 +28,7 @@ import (
 func wireJourney(w *wiring) error {
 	engine := journey.NewEngine(w.pool, w.queue, w.outbox, journey.Options{Stripe: w.stripe})
 	engine.Register()
+	engine.WarmUp()
 	engine.Subscribe(w.bus)
 	reviews.NewRequests(engine).Subscribe(w.bus)
 

@@ -68,6 +68,17 @@ func (a *affinity) counts(ctx context.Context, q sqlx.QueryerContext, sku string
 	}
 }
 
+// WarmUp starts counting the also-bought pairs in the background, so the
+// first order pages after a start do not wait for the count (seconds on a
+// large store).
+func (e *Engine) WarmUp() {
+	e.affinity.mu.Lock()
+	defer e.affinity.mu.Unlock()
+	if e.affinity.pairs == nil && e.affinity.loading == nil {
+		e.affinity.startLoad(e.db)
+	}
+}
+
 // affinityLoadTimeout bounds one background count.
 const affinityLoadTimeout = 5 * time.Minute
 
