@@ -219,6 +219,10 @@ func (s *Service) InsertCard(ctx context.Context, orderID int64) (InsertCard, er
 // audit entry by actor; a disabled code's link shows a kind "not active"
 // page and takes no claims. fault.NotFound when the customer has no code.
 func (s *Service) SetCodeDisabled(ctx context.Context, customerID int64, disabled bool, actor string) error {
+	// The landing's cache drops the codes after the commit, and a read that
+	// began before it is not kept: this instance's links follow at once,
+	// other instances' within their TTL.
+	defer s.forgetCodes()
 	return db.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE referral_codes SET disabled_at = CASE WHEN $2 THEN COALESCE(disabled_at, now()) END
 			WHERE customer_id = $1`, customerID, disabled)

@@ -160,9 +160,19 @@ func (s *Service) matches(ctx context.Context, tx *sqlx.Tx, o commerce.Order, em
 		if len(claims) == 0 && o.DeviceID != "" {
 			// No claim, but this device opened the link: the store sent the
 			// friend's device back with the order.
+			// A visit this instance took in the last flush interval is not in
+			// the table yet: it counts all the same. The buffer is looked at
+			// before the table, so a visit written in between is seen in the
+			// one or the other. (One taken by another instance that short a
+			// time before the order is not seen; a friend's visit and their
+			// checkout are seconds apart at least.)
+			bt, buffered := s.visits.first(c.ID, o.DeviceID, since)
 			at, seen, err := firstVisit(ctx, tx, c.ID, o.DeviceID, since)
 			if err != nil {
 				return nil, err
+			}
+			if buffered && (!seen || bt.Before(at)) {
+				at, seen = bt, true
 			}
 			if seen {
 				r, err := upsertClaim(ctx, tx, Referral{CodeID: c.ID, ReferrerID: c.CustomerID, Source: "attribution",

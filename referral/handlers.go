@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"sync/atomic"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -22,12 +23,22 @@ const deviceCookie = "aftercare_device"
 type Handlers struct {
 	svc    *Service
 	secure bool
+	// pages keeps rendered landings (see page.go); nil without the
+	// service's cache.
+	pages *ttlCache[pageKey, *landingPage]
+	// noPages is set once a landing could not be cut at its holes: the
+	// templates changed, every landing is rendered from then on.
+	noPages atomic.Bool
 }
 
 // NewHandlers returns the handlers; secureCookies sets Secure on the
 // device cookie (HTTPS deployments).
 func NewHandlers(svc *Service, secureCookies bool) *Handlers {
-	return &Handlers{svc: svc, secure: secureCookies}
+	h := &Handlers{svc: svc, secure: secureCookies}
+	if svc.cache != nil {
+		h.pages = newPageCache(svc.cache.ttl)
+	}
+	return h
 }
 
 // PublicRoutes mounts what needs no sign-in: GET and POST /r/:code (the
@@ -63,15 +74,21 @@ func (h *Handlers) AdminRoutes(admin fiber.Router) {
 // device returns this browser's device id, setting the cookie the first
 // time.
 func (h *Handlers) device(c *fiber.Ctx) string {
+	v, _ := h.deviceOrNew(c)
+	return v
+}
+
+// deviceOrNew is device, and whether the id was made for this request.
+func (h *Handlers) deviceOrNew(c *fiber.Ctx) (string, bool) {
 	if v := c.Cookies(deviceCookie); validDevice(v) {
-		return v
+		return v, false
 	}
 	b := make([]byte, 16)
 	rand.Read(b) //nolint:errcheck // never fails
 	v := base64.RawURLEncoding.EncodeToString(b)
 	c.Cookie(&fiber.Cookie{Name: deviceCookie, Value: v, Path: "/", MaxAge: 400 * 24 * 3600, HTTPOnly: true, Secure: h.secure,
 		SameSite: fiber.CookieSameSiteLaxMode})
-	return v
+	return v, true
 }
 
 func validDevice(v string) bool {

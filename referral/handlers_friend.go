@@ -9,13 +9,15 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/aftercare/aftercare/internal/fault"
+	"github.com/aftercare/aftercare/internal/settings"
 	"github.com/aftercare/aftercare/referral/rewards"
 )
 
 // landing is the friend's page: who sent them and the offer, with the
 // email form, or the code this device already claimed.
 func (h *Handlers) landing(c *fiber.Ctx) error {
-	l, err := h.svc.Visit(c.UserContext(), c.Params("code"), h.device(c))
+	device, fresh := h.deviceOrNew(c)
+	l, err := h.svc.visit(c.UserContext(), c.Params("code"), device, fresh)
 	if errors.Is(err, ErrUnknownCode) {
 		return h.unavailable(c, fiber.StatusNotFound, true)
 	}
@@ -59,13 +61,46 @@ func (h *Handlers) claim(c *fiber.Ctx) error {
 }
 
 func (h *Handlers) renderLanding(c *fiber.Ctx, status int, l Landing, email, problem string) error {
-	data := fiber.Map{"landing": l, "email": email, "problem": problem, "terms": l.Program.Terms(0)[:1],
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	csrf, hasCSRF := c.Locals("csrf").(string)
+	nonce, hasNonce := c.Locals("cspNonce").(string)
+	if h.pages == nil || h.noPages.Load() || status != fiber.StatusOK || email != "" || problem != "" || l.Claimed != nil || !hasCSRF || !hasNonce ||
+		c.Locals("customerID") != nil {
+		return c.Status(status).Render("referral/landing", h.landingData(c, l, email, problem))
+	}
+	st, hasStore := c.Locals("store").(settings.Store)
+	key := pageKey{store: st, hasStore: hasStore, codeID: l.Code.ID, code: l.Code.Code, name: l.ReferrerName, program: l.Program,
+		stripe: h.svc.rewards.StripeConfigured()}
+	page, ok := h.pages.peek(key)
+	if !ok {
+		data := h.landingData(c, l, email, problem)
+		data["csrf"], data["cspNonce"] = holeMarks[holeCSRF], holeMarks[holeNonce]
+		if err := c.Status(status).Render("referral/landing", data); err != nil {
+			return err
+		}
+		if page = cutPage(c.Response().Body()); page == nil {
+			h.noPages.Store(true)
+			h.svc.log.Warn("referral: the landing cannot be kept rendered: its token or nonce is outside an attribute")
+			return c.Status(status).Render("referral/landing", h.landingData(c, l, email, problem))
+		}
+		h.pages.put(key, page)
+	}
+	page.write(c, status, csrf, nonce)
+	return nil
+}
+
+// landingData is what the landing's template is given.
+func (h *Handlers) landingData(c *fiber.Ctx, l Landing, email, problem string) fiber.Map {
+	terms := l.terms
+	if terms == nil {
+		terms = l.Program.Terms(0)[:1]
+	}
+	data := fiber.Map{"landing": l, "email": email, "problem": problem, "terms": terms,
 		"stripe": h.svc.rewards.StripeConfigured()}
 	if l.Claimed != nil {
 		data["storeLink"] = StoreLink(store(c).StoreURL, l.Program.StoreParam, l.Claimed.Code())
 	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Status(status).Render("referral/landing", data)
+	return data
 }
 
 // qrPNG and qrSVG draw a code's share link. The image depends only on the

@@ -7,7 +7,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/aftercare/aftercare/internal/auth"
-	"github.com/aftercare/aftercare/referral/program"
 )
 
 // refer is the shopper's Refer page: code, link, QR, terms and ledger.
@@ -31,11 +30,12 @@ type PanelData struct {
 
 // Panel renders the order page's section that points to the Refer page,
 // or nothing while the program is off. render draws a partial (the web
-// engine's Partial).
+// engine's Partial). It runs on every order page: with Options.CacheTTL it
+// reads nothing from the database within the TTL.
 func (s *Service) Panel(ctx context.Context, render func(name string, data any) (template.HTML, error)) (template.HTML, error) {
-	p, err := program.Load(ctx, s.db)
-	if err != nil || !p.Enabled {
+	pv, err := s.programView(ctx)
+	if err != nil || !pv.p.Enabled {
 		return "", err
 	}
-	return render("referral_panel", PanelData{Offer: p.Friend.Describe(p.Currency), Reward: p.DescribeReward(p.Referrer)})
+	return render("referral_panel", PanelData{Offer: pv.offer, Reward: pv.reward})
 }

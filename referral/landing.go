@@ -39,31 +39,111 @@ type Landing struct {
 	Offer string
 	// Claimed is this device's (or this email's) claim, once made.
 	Claimed *Referral
+	// terms is the first line of the program's terms when it was worked
+	// out with the cached program; renderLanding works it out otherwise.
+	terms []string
 }
 
 // Visit records a visit of code's share link from deviceID and returns
 // what the page shows, with this device's earlier claim if any. It returns
-// ErrUnknownCode for a code that does not exist.
+// ErrUnknownCode for a code that does not exist. With Options.CacheTTL the
+// code and the program come from the in-process cache, and with
+// Options.VisitFlushEvery the visit is buffered (see visitBuffer).
 func (s *Service) Visit(ctx context.Context, code, deviceID string) (Landing, error) {
-	l, err := s.landing(ctx, code)
+	return s.visit(ctx, code, deviceID, false)
+}
+
+// visit is Visit; newDevice says deviceID was made for this very request
+// (the cookie was not sent), so that device has claimed nothing yet.
+func (s *Service) visit(ctx context.Context, code, deviceID string, newDevice bool) (Landing, error) {
+	l, err := s.cachedLanding(ctx, code)
 	if err != nil || !l.Available {
 		return l, err
 	}
-	if deviceID != "" {
-		if err := recordVisit(ctx, s.db, l.Code.ID, deviceID, s.now()); err != nil {
-			return l, err
-		}
-		claims, err := referralsWhere(ctx, s.db, `code_id = $1 AND device_id = $2 AND source = 'claim' AND stripe_promotion_code_id <> ''`, l.Code.ID, deviceID)
-		if err != nil {
-			return l, err
-		}
-		if n := len(claims); n > 0 {
-			l.Claimed = &claims[n-1]
-		}
+	if deviceID == "" {
+		return l, nil
+	}
+	if err := s.recordVisit(ctx, visit{codeID: l.Code.ID, deviceID: deviceID, at: s.now(), newDevice: newDevice}); err != nil {
+		return l, err
+	}
+	if newDevice {
+		return l, nil
+	}
+	claims, err := referralsWhere(ctx, s.db, `code_id = $1 AND device_id = $2 AND source = 'claim' AND stripe_promotion_code_id <> ''`, l.Code.ID, deviceID)
+	if err != nil {
+		return l, err
+	}
+	if n := len(claims); n > 0 {
+		l.Claimed = &claims[n-1]
 	}
 	return l, nil
 }
 
+// recordVisit buffers the visit, or writes it when there is no buffer (or
+// it is closed, the server shutting down).
+func (s *Service) recordVisit(ctx context.Context, v visit) error {
+	if s.visits != nil && s.visits.add(v) {
+		return nil
+	}
+	return recordVisit(ctx, s.db, v.codeID, v.deviceID, v.at)
+}
+
+// cachedLanding is landing served from the in-process cache when there is
+// one: no read at all for a code and program read within the cache's TTL.
+func (s *Service) cachedLanding(ctx context.Context, code string) (Landing, error) {
+	if s.cache == nil {
+		return s.landing(ctx, code)
+	}
+	key := NormalizeCode(code)
+	if !plausibleCode(key) {
+		return Landing{}, ErrUnknownCode
+	}
+	lc, err := s.cache.codes.get(ctx, key, func(ctx context.Context) (landingCode, error) { return loadLandingCode(ctx, s.db, key) })
+	if err != nil {
+		return Landing{}, err
+	}
+	if !lc.known {
+		return Landing{}, ErrUnknownCode
+	}
+	pv, err := s.programView(ctx)
+	if err != nil {
+		return Landing{}, err
+	}
+	return Landing{Code: lc.code, ReferrerName: firstName(lc.name), Program: pv.p, Available: pv.p.Enabled && lc.code.DisabledAt == nil,
+		Offer: pv.offer, terms: pv.terms}, nil
+}
+
+// programView is the program, from the cache when there is one.
+func (s *Service) programView(ctx context.Context) (programView, error) {
+	load := func(ctx context.Context) (programView, error) {
+		p, err := program.Load(ctx, s.db)
+		if err != nil {
+			return programView{}, err
+		}
+		return newProgramView(p), nil
+	}
+	if s.cache == nil {
+		return load(ctx)
+	}
+	return s.cache.programs.get(ctx, struct{}{}, load)
+}
+
+// forgetCodes drops the cached codes after a code changed here.
+func (s *Service) forgetCodes() {
+	if s.cache != nil {
+		s.cache.codes.forget()
+	}
+}
+
+// forgetProgram drops the cached program after it was saved here.
+func (s *Service) forgetProgram() {
+	if s.cache != nil {
+		s.cache.programs.forget()
+	}
+}
+
+// landing reads what the page shows for code from the database; the claim
+// always does, so a code or program switched off elsewhere takes no claim.
 func (s *Service) landing(ctx context.Context, code string) (Landing, error) {
 	c, err := codeByValue(ctx, s.db, code)
 	if err != nil {

@@ -52,6 +52,15 @@ type Options struct {
 	// Suffix makes the random part of a code, n characters of
 	// rewards.CodeAlphabet; nil uses crypto/rand.
 	Suffix func(n int) string
+	// CacheTTL, when positive, keeps what the friend's landing and the
+	// order page's panel read (codes with their referrer's name, the
+	// program) in process for that long (DefaultCacheTTL in the server); 0
+	// reads the database every time.
+	CacheTTL time.Duration
+	// VisitFlushEvery, when positive, buffers the landing's visits and writes
+	// them that often in one insert (DefaultVisitFlushEvery in the server);
+	// Close writes the rest. 0 writes each visit as it happens.
+	VisitFlushEvery time.Duration
 }
 
 // Service holds the program's rules: codes, the friend's claim,
@@ -68,6 +77,10 @@ type Service struct {
 	now        func() time.Time
 	suffix     func(n int) string
 	disposable *Disposable
+	// cache is nil without Options.CacheTTL.
+	cache *landingCache
+	// visits is nil without Options.VisitFlushEvery.
+	visits *visitBuffer
 }
 
 // NewService returns the service.
@@ -83,7 +96,23 @@ func NewService(o Options) *Service {
 	if s.suffix == nil {
 		s.suffix = defaultSuffix
 	}
+	if o.CacheTTL > 0 {
+		s.cache = newLandingCache(o.CacheTTL)
+	}
+	if o.VisitFlushEvery > 0 {
+		s.visits = newVisitBuffer(s.db, s.log, o.VisitFlushEvery)
+	}
 	return s
+}
+
+// Close writes the visits still buffered and stops their flusher; call it
+// once the server has stopped taking requests (a visit recorded after it is
+// written at once). Without Options.VisitFlushEvery it does nothing.
+func (s *Service) Close(ctx context.Context) error {
+	if s.visits == nil {
+		return nil
+	}
+	return s.visits.close(ctx)
 }
 
 // ShareLink is the friend's way in for code: BaseURL/r/CODE.

@@ -23,6 +23,8 @@ func (s *Service) SaveProgram(ctx context.Context, p program.Settings, actor str
 	if err := p.Validate(); err != nil {
 		return err
 	}
+	// As SetCodeDisabled: this instance's landing and panels follow at once.
+	defer s.forgetProgram()
 	return db.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		if err := program.Save(ctx, tx, p, actor); err != nil {
 			return err

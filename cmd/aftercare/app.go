@@ -39,6 +39,9 @@ type App struct {
 	Commerce *commerce.Service
 	Events   *events.Bus
 	Log      *slog.Logger
+	// flushers write what parts of the app keep in memory for a moment
+	// (order-page views); they run once HTTP has stopped, and on Close.
+	flushers []func()
 }
 
 // appOptions are knobs that tests and dev turn.
@@ -151,7 +154,10 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 	app := server.New(server.Options{
 		DB: pool, Logger: log, Views: views, Metrics: metrics, DBTimeout: cfg.DBTimeout,
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, BaseURL: cfg.BaseURL,
-		TrustedProxies: cfg.TrustedProxies,
+		// The referral landing caches codes and the program for seconds
+		// already; its store branding may be a second old too.
+		RelaxedSettings: []string{"/r/"},
+		TrustedProxies:  cfg.TrustedProxies,
 	})
 	// Public routes first: webhooks, the storefront's read API, referral links.
 	app.Get("/api/v1/openapi.json", commerce.OpenAPIHandler)
@@ -195,11 +201,14 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 	for _, p := range w.panels {
 		portalOpts = append(portalOpts, portal.WithPanel(p))
 	}
+	pageViews := portal.NewViewRecorder(pool, log)
+	portalOpts = append(portalOpts, portal.WithViewRecorder(pageViews))
 	portal.NewHandlers(pool, portalOpts...).Routes(app)
 	app.Use(func(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, "We could not find that page.")
 	})
-	return &App{Config: cfg, DB: pool, Queue: queue, HTTP: app, Links: links, Commerce: commerceSvc, Events: bus, Log: log}, nil
+	return &App{Config: cfg, DB: pool, Queue: queue, HTTP: app, Links: links, Commerce: commerceSvc, Events: bus, Log: log,
+		flushers: append(w.flushers, pageViews.Close)}, nil
 }
 
 // Serve works jobs and answers HTTP on ln until ctx ends, then shuts down
@@ -221,11 +230,22 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err := a.HTTP.ShutdownWithContext(shutdownCtx); err != nil {
 		a.Log.Error("http shutdown", "error", err)
 	}
+	a.flush()
 	if err := a.Queue.Stop(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		a.Log.Error("queue shutdown", "error", err)
 	}
 	return serveErr
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close writes what is waiting in memory and releases the database.
+func (a *App) Close() error {
+	a.flush()
+	return a.DB.Close()
+}
+
+// flush runs the flushers; each may run more than once.
+func (a *App) flush() {
+	for _, f := range a.flushers {
+		f()
+	}
+}

@@ -32,6 +32,16 @@ func wireReferral(w *wiring) error {
 	svc := referral.NewService(referral.Options{
 		DB: w.pool, Orders: w.commerce, Rewards: rw, Bus: w.bus, Outbox: w.outbox, Limiter: w.limiter,
 		BaseURL: w.cfg.BaseURL, Logger: w.log,
+		// The landing (/r/:code) and the order page's panel read codes and
+		// the program from memory, and visits are written in batches.
+		CacheTTL: referral.DefaultCacheTTL, VisitFlushEvery: referral.DefaultVisitFlushEvery,
+	})
+	w.flushers = append(w.flushers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := svc.Close(ctx); err != nil {
+			w.log.Error("referral: write the last visits", "error", err)
+		}
 	})
 	svc.Subscribe(w.bus)
 	for kind, c := range svc.Composers(w.renderer) {

@@ -56,6 +56,10 @@ type wiring struct {
 	// shopper routes are mounted after the shopper session is loaded; each
 	// must add auth.RequireCustomer itself where sign-in is needed.
 	shopper []func(app *fiber.App)
+	// flushers write what a feature keeps in memory for a moment (the
+	// referral landing's visits); App runs them once HTTP has stopped, and
+	// on Close. Each may run more than once.
+	flushers []func()
 }
 
 // features lists the wire functions of the feature packages, in order.

@@ -36,6 +36,11 @@ type Options struct {
 	TrustedProxies []string
 	// BaseURL is the public origin; unsafe requests from another origin are refused.
 	BaseURL string
+	// RelaxedSettings lists path prefixes of anonymous GET pages (the
+	// referral landing) that may show the store's settings up to
+	// settings.RelaxedAge old instead of reading the cache epochs per
+	// request: the one query those pages would otherwise make.
+	RelaxedSettings []string
 }
 
 // New returns the application with middleware, health and metrics routes.
@@ -80,7 +85,7 @@ func New(o Options) *fiber.App {
 	}}))
 	app.Use(requestID, observe(o.Logger, o.Metrics), securityHeaders, noNUL)
 	app.Use(deadline(o.DBTimeout))
-	app.Use(storeSettings(o.DB))
+	app.Use(storeSettings(o.DB, o.RelaxedSettings))
 	app.Use(CSRF(CSRFConfig{Secure: o.SecureCookies, BaseURL: o.BaseURL}))
 	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(web.Static()), MaxAge: 3600}))
 
@@ -102,14 +107,18 @@ func New(o Options) *fiber.App {
 // and starts the request's view of the settings cache: one read of the
 // cache epochs, after which the settings every part of the page reads come
 // from memory while they are current.
-func storeSettings(db *sqlx.DB) fiber.Handler {
+func storeSettings(db *sqlx.DB, relaxed []string) fiber.Handler {
 	cache := settings.NewCache(db)
 	return func(c *fiber.Ctx) error {
 		p := c.Path()
 		if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/static/") || p == "/metrics" || p == "/healthz" || p == "/readyz" {
 			return c.Next()
 		}
-		ctx, _, err := cache.Begin(c.UserContext())
+		begin := cache.Begin
+		if c.Method() == fiber.MethodGet && hasAnyPrefix(p, relaxed) {
+			begin = cache.BeginRelaxed
+		}
+		ctx, _, err := begin(c.UserContext())
 		if err != nil {
 			return err
 		}
@@ -121,6 +130,15 @@ func storeSettings(db *sqlx.DB) fiber.Handler {
 		c.Locals("store", s)
 		return c.Next()
 	}
+}
+
+func hasAnyPrefix(p string, prefixes []string) bool {
+	for _, pre := range prefixes {
+		if strings.HasPrefix(p, pre) {
+			return true
+		}
+	}
+	return false
 }
 
 // warmUpRender renders once, into nothing, before the app serves. Fiber

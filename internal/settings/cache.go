@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -28,6 +29,8 @@ type Cache struct {
 	epochs *db.Stmt
 
 	mu       sync.Mutex
+	read     Epochs    // the newest epochs Begin read
+	readAt   time.Time // when
 	epoch    int64
 	store    *Store
 	sections map[string][]byte // nil: no row, the defaults apply
@@ -55,6 +58,28 @@ func (c *Cache) Begin(ctx context.Context) (context.Context, Epochs, error) {
 	var e Epochs
 	if err := c.epochs.GetContext(ctx, &e); err != nil {
 		return ctx, e, fmt.Errorf("settings: epochs: %w", err)
+	}
+	c.mu.Lock()
+	if e.Settings >= c.read.Settings {
+		c.read, c.readAt = e, time.Now()
+	}
+	c.mu.Unlock()
+	return context.WithValue(ctx, viewKey{}, &view{c: c, epochs: e}), e, nil
+}
+
+// RelaxedAge is how old the epochs BeginRelaxed reuses may be.
+const RelaxedAge = time.Second
+
+// BeginRelaxed is Begin for pages that may show settings up to RelaxedAge
+// old (anonymous landing pages that cache more than that anyway): it
+// reuses the epochs another request read within RelaxedAge instead of
+// reading them again.
+func (c *Cache) BeginRelaxed(ctx context.Context) (context.Context, Epochs, error) {
+	c.mu.Lock()
+	e, fresh := c.read, !c.readAt.IsZero() && time.Since(c.readAt) < RelaxedAge
+	c.mu.Unlock()
+	if !fresh {
+		return c.Begin(ctx)
 	}
 	return context.WithValue(ctx, viewKey{}, &view{c: c, epochs: e}), e, nil
 }

@@ -101,3 +101,40 @@ func TestCacheServesCurrentSettingsOnly(t *testing.T) {
 		t.Fatalf("the old request overwrote the cache: %q", got)
 	}
 }
+
+// TestBeginRelaxedReusesRecentEpochs checks that a relaxed request makes no
+// read while another read the epochs within RelaxedAge, and reads them when
+// none did: a change shows on relaxed pages within RelaxedAge.
+func TestBeginRelaxedReusesRecentEpochs(t *testing.T) {
+	db := pgtest.DB(t)
+	ctx := context.Background()
+	c := NewCache(db)
+	_, first, err := c.BeginRelaxed(ctx) // nothing read yet: reads
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE settings SET store_name = 'Moved'`); err != nil {
+		t.Fatal(err)
+	}
+	_, reused, err := c.BeginRelaxed(ctx)
+	if err != nil || reused != first {
+		t.Fatalf("within RelaxedAge: %+v, want the epochs read before %+v (%v)", reused, first, err)
+	}
+	_, strict, err := c.Begin(ctx)
+	if err != nil || strict.Settings <= first.Settings {
+		t.Fatalf("Begin did not read the moved epoch: %+v (%v)", strict, err)
+	}
+	// A strict read refreshes what relaxed requests reuse.
+	if _, again, _ := c.BeginRelaxed(ctx); again != strict {
+		t.Fatalf("relaxed after a strict read: %+v, want %+v", again, strict)
+	}
+	c.mu.Lock()
+	c.readAt = c.readAt.Add(-2 * RelaxedAge)
+	c.mu.Unlock()
+	if _, err := db.Exec(`UPDATE settings SET store_name = 'Moved again'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, aged, _ := c.BeginRelaxed(ctx); aged.Settings <= strict.Settings {
+		t.Fatalf("older than RelaxedAge, the epochs were not read again: %+v", aged)
+	}
+}
