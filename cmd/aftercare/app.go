@@ -24,6 +24,7 @@ import (
 	"github.com/aftercare/aftercare/internal/notify"
 	"github.com/aftercare/aftercare/internal/payments"
 	"github.com/aftercare/aftercare/internal/server"
+	"github.com/aftercare/aftercare/internal/settings"
 	"github.com/aftercare/aftercare/internal/staff"
 	"github.com/aftercare/aftercare/portal"
 	"github.com/aftercare/aftercare/web"
@@ -146,8 +147,9 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 		mail.Decorate(w.composers, w.finish)
 	}
 	delivery := mail.NewDelivery(pool, sender, w.composers, mail.DeliveryOptions{
-		From:    cfg.MailFrom,
-		OnState: func(kind, state string) { metrics.Emails.WithLabelValues(kind, state).Inc() },
+		From:     cfg.MailFrom,
+		OnState:  func(kind, state string) { metrics.Emails.WithLabelValues(kind, state).Inc() },
+		Settings: settings.NewCache(pool),
 	})
 	delivery.Register(queue)
 

@@ -46,8 +46,10 @@ func drain(ctx context.Context, pool *sqlx.DB, limit time.Duration) error {
 // runJourney queues n emails through the product's own outbox (each a
 // messages row and its mail.deliver job) in one transaction, so all become
 // due at its commit, and measures how fast the server's workers render and
-// send them to the sink until every one is finished.
-func runJourney(ctx context.Context, pool *sqlx.DB, sink *bench.Sink, run string, n int, log io.Writer) (journeyResult, error) {
+// send them to the sink until every one is finished. With -pprof and
+// -sqlstats, prof and stats profile the server and its statements while the
+// queue drains (prof after the warm-up, for -duration); nil ones do nothing.
+func runJourney(ctx context.Context, pool *sqlx.DB, sink *bench.Sink, run string, n int, o options, prof *profiler, stats *sqlStats, log io.Writer) (journeyResult, error) {
 	var orders []struct {
 		ID       int64  `db:"id"`
 		Customer int64  `db:"customer_id"`
@@ -83,19 +85,34 @@ func runJourney(ctx context.Context, pool *sqlx.DB, sink *bench.Sink, run string
 	}
 	t0 := time.Now()
 	sent0 := sink.Count()
+	var waitErr error
+	var secs float64 // taken when the queue is empty, not when a profile ends
+	prof.during(ctx, "journey", o, func() bench.Result {
+		return stats.during(ctx, "journey", func() bench.Result {
+			waitErr = waitSent(ctx, pool, since, n, t0)
+			secs = time.Since(t0).Seconds()
+			return bench.Result{}
+		})
+	})
+	if waitErr != nil {
+		return journeyResult{}, waitErr
+	}
+	return journeyResult{Jobs: n, Seconds: secs, Rate: float64(n) / secs, Sent: sink.Count() - sent0}, nil
+}
+
+// waitSent waits until no message queued since since is left queued.
+func waitSent(ctx context.Context, pool *sqlx.DB, since time.Time, n int, t0 time.Time) error {
 	for {
 		var left int
 		if err := pool.GetContext(ctx, &left, `SELECT count(*) FROM messages WHERE status = 'queued' AND created_at >= $1`, since); err != nil {
-			return journeyResult{}, err
+			return err
 		}
 		if left == 0 {
-			break
+			return nil
 		}
 		if time.Since(t0) > 15*time.Minute {
-			return journeyResult{}, fmt.Errorf("journey: %d of %d emails still queued after 15 minutes", left, n)
+			return fmt.Errorf("journey: %d of %d emails still queued after 15 minutes", left, n)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	secs := time.Since(t0).Seconds()
-	return journeyResult{Jobs: n, Seconds: secs, Rate: float64(n) / secs, Sent: sink.Count() - sent0}, nil
 }

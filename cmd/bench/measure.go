@@ -118,9 +118,19 @@ func serverLoads(ctx context.Context, o options, cl *cluster, srv *proc, prof *p
 		if err != nil {
 			return err
 		}
-		rec.AddLoad(report(log, prof.during(ctx, "order_page", o, func() bench.Result {
-			return stats.during(ctx, "order_page", func() bench.Result { return bench.Run(ctx, orderPageLoad(srv.base, shoppers, o)) })
-		})))
+		var res bench.Result
+		share := cacheShare(ctx, srv.base, func() {
+			res = prof.during(ctx, "order_page", o, func() bench.Result {
+				return stats.during(ctx, "order_page", func() bench.Result { return bench.Run(ctx, orderPageLoad(srv.base, shoppers, o)) })
+			})
+		})
+		rec.AddLoad(report(log, res))
+		if share >= 0 {
+			rec.Metrics["order_page.cache_hit_pct"] = share
+			note := fmt.Sprintf("order page: %.1f%% of its parts (order, returns, reviews, guides, recommendations) were served from the page caches, warm-up included", share)
+			rec.Notes = append(rec.Notes, note)
+			fmt.Fprintln(log, note)
+		}
 	}
 	if !o.runs("referral") {
 		// skipped by -only
@@ -142,7 +152,7 @@ func serverLoads(ctx context.Context, o options, cl *cluster, srv *proc, prof *p
 	if err := drain(ctx, cl.db, 10*time.Minute); err != nil {
 		return err
 	}
-	j, err := runJourney(ctx, cl.db, sink, runID, o.journey, log)
+	j, err := runJourney(ctx, cl.db, sink, runID, o.journey, o, prof, stats, log)
 	if err != nil {
 		return err
 	}

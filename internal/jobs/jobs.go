@@ -17,10 +17,22 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
+// QueueMail is the River queue of email delivery (mail.deliver jobs), with
+// its own workers: a burst of email neither waits behind the other jobs nor
+// takes their slots. Every queue started here works it.
+const QueueMail = "mail"
+
 // Options tunes the queue; zero values take production defaults.
 type Options struct {
-	Concurrency  int
-	PollInterval time.Duration
+	// Concurrency is the number of workers of the default queue (10).
+	Concurrency int
+	// MailConcurrency is the number of workers of QueueMail (30). Email
+	// delivery mostly waits (for the database, then the mail server), so it
+	// takes more workers than the default queue; how many of them may hold
+	// a database connection while the mail server answers is bounded by the
+	// delivery itself (mail.DeliveryOptions.MaxSending).
+	MailConcurrency int
+	PollInterval    time.Duration
 	// RetryBase is the first retry delay; each later one doubles, capped at an hour.
 	RetryBase time.Duration
 	// JobTimeout bounds one run of an ordinary job (2 minutes); sweeps get
@@ -50,6 +62,9 @@ type Queue struct {
 func New(db *sql.DB, opts Options) (*Queue, error) {
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 10
+	}
+	if opts.MailConcurrency == 0 {
+		opts.MailConcurrency = 30
 	}
 	if opts.PollInterval == 0 {
 		opts.PollInterval = time.Second
@@ -93,6 +108,18 @@ func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, op
 	return nil
 }
 
+// InsertManyTx inserts jobs in tx in one statement, however many there are;
+// they run only if tx commits.
+func (q *Queue) InsertManyTx(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	if _, err := q.inserter.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("jobs: insert %d jobs: %w", len(params), err)
+	}
+	return nil
+}
+
 // Insert inserts a job outside any transaction.
 func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
 	if _, err := q.inserter.Insert(ctx, args, opts); err != nil {
@@ -113,8 +140,11 @@ func (q *Queue) Start(ctx context.Context) error {
 		// dozen jobs a second).
 		FetchCooldown: min(q.opts.PollInterval, 10*time.Millisecond),
 		RetryPolicy:   backoff{base: q.opts.RetryBase},
-		Queues:        map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: q.opts.Concurrency}},
-		JobTimeout:    q.opts.JobTimeout,
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: q.opts.Concurrency},
+			QueueMail:          {MaxWorkers: q.opts.MailConcurrency},
+		},
+		JobTimeout: q.opts.JobTimeout,
 		// A job left running by a process that died (kill -9, a lost
 		// machine), or whose completion River could not record while the
 		// database was away, is run again after this instead of River's

@@ -14,6 +14,7 @@ import (
 	"github.com/aftercare/aftercare/internal/db"
 	"github.com/aftercare/aftercare/internal/fault"
 	"github.com/aftercare/aftercare/internal/jobs"
+	"github.com/aftercare/aftercare/internal/settings"
 )
 
 // DeliveryOptions tunes delivery.
@@ -27,6 +28,17 @@ type DeliveryOptions struct {
 	// Now is the clock of pacing and of sent_at; nil means time.Now. Tests
 	// drive a whole journey with a fake one.
 	Now func() time.Time
+	// Settings, when set, serves the store settings that composers and
+	// finishers read through the pool from memory while they are current:
+	// each email then costs one read of the cache epochs instead of one
+	// read per settings section.
+	Settings *settings.Cache
+	// MaxSending bounds the messages handed to the mail server at once
+	// (10). Each holds a pooled database connection (its row lock) until
+	// the server has answered, so a slow or hanging mail server can take
+	// at most this many connections from the pages, however many delivery
+	// workers there are.
+	MaxSending int
 }
 
 // Delivery renders and sends queued messages; it is the worker of the
@@ -37,26 +49,42 @@ type Delivery struct {
 	composers map[string]Composer
 	opts      DeliveryOptions
 
+	stmts *deliveryStatements
+	// sending holds a token for each message handed to the mail server.
+	sending chan struct{}
+
 	// unrecorded holds the messages the mail server accepted whose "sent"
 	// could not be committed (the database went away in between): their
-	// retry in this process records them without sending them again.
+	// retry in this process records them without sending them again. The
+	// value is the content that was sent when it was rendered for that
+	// attempt (nil when it was stored before), so the retry stores what the
+	// shopper got instead of composing it again.
 	mu         sync.Mutex
-	unrecorded map[int64]bool
+	unrecorded map[int64]*Content
 }
 
-// accepted reports, and with forget clears, that the mail server already
-// took message id although the database does not know it yet.
-func (d *Delivery) accepted(id int64, set, forget bool) bool {
+// acceptedBefore reports that the mail server already took message id
+// although the database does not know it yet, and with what content.
+func (d *Delivery) acceptedBefore(id int64) (*Content, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	was := d.unrecorded[id]
-	switch {
-	case set:
-		d.unrecorded[id] = true
-	case forget:
-		delete(d.unrecorded, id)
-	}
-	return was
+	c, ok := d.unrecorded[id]
+	return c, ok
+}
+
+// remember notes that the server took message id (content c when it was
+// rendered for this attempt) but the database does not know it.
+func (d *Delivery) remember(id int64, c *Content) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.unrecorded[id] = c
+}
+
+// forget clears what remember noted once the database knows.
+func (d *Delivery) forget(id int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.unrecorded, id)
 }
 
 // NewDelivery returns the delivery worker. A nil sender keeps every message
@@ -69,7 +97,11 @@ func NewDelivery(db *sqlx.DB, sender Sender, composers map[string]Composer, opts
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Delivery{db: db, sender: sender, composers: composers, opts: opts, unrecorded: map[int64]bool{}}
+	if opts.MaxSending <= 0 {
+		opts.MaxSending = 10
+	}
+	return &Delivery{db: db, sender: sender, composers: composers, opts: opts, stmts: newDeliveryStatements(db),
+		sending: make(chan struct{}, opts.MaxSending), unrecorded: map[int64]*Content{}}
 }
 
 // Register adds the delivery worker to q; call before q.Start.
@@ -89,8 +121,18 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 
 // deliver renders message id if needed, then sends it once. lastTry says
 // that River will not retry a failure, so the message is marked failed.
+//
+// A message rendered here is stored in the same commit as the outcome of
+// its first attempt (sent, or queued for a retry), not in one of its own
+// before sending: one synchronous commit per email instead of two. Every
+// retry after a failed attempt still sends the stored words and magic link.
+// What a crash of the process between the server accepting the message and
+// that commit does is unchanged (the message is sent again, as SMTP is
+// at-least-once), except that the second copy is composed anew (its own
+// sign-in link; the first copy's link was committed when it was issued and
+// keeps working).
 func (d *Delivery) deliver(ctx context.Context, id int64, lastTry bool) error {
-	m, err := getMessage(ctx, d.db, id, false)
+	m, err := d.stmts.message(ctx, nil, id)
 	if fault.Is(err, fault.NotFound) {
 		return river.JobCancel(err)
 	}
@@ -98,8 +140,8 @@ func (d *Delivery) deliver(ctx context.Context, id int64, lastTry bool) error {
 		return err
 	}
 	if m.Status != StatusQueued {
-		d.accepted(id, false, true) // its "sent" did commit after all
-		return nil                  // done before: a retry or a second instance
+		d.forget(id) // its "sent" did commit after all
+		return nil   // done before: a retry or a second instance
 	}
 	if m.Marketing {
 		// Decide before rendering, so a message held for days is composed
@@ -112,40 +154,45 @@ func (d *Delivery) deliver(ctx context.Context, id int64, lastTry bool) error {
 			return d.hold(ctx, d.db, m, v)
 		}
 	}
-	if !m.RenderedAt.Valid {
-		if err := d.render(ctx, m, lastTry); err != nil {
+	fresh, accepted := d.acceptedBefore(id)
+	if !m.RenderedAt.Valid && !accepted {
+		if fresh, err = d.render(ctx, m, lastTry); err != nil {
 			return err
 		}
 	}
-	return d.send(ctx, id, lastTry)
+	return d.send(ctx, id, lastTry, fresh)
 }
 
-// render composes m and stores the content before any attempt to send, so
-// every retry sends the same words and the same magic link.
-func (d *Delivery) render(ctx context.Context, m Message, lastTry bool) error {
+// render composes m; send stores the content with the outcome of the
+// attempt, before any retry, so every retry sends the same words and the
+// same magic link. A compose error is handled here and returned.
+func (d *Delivery) render(ctx context.Context, m Message, lastTry bool) (*Content, error) {
 	composer, ok := d.composers[m.Kind]
 	if !ok {
-		return d.finish(ctx, m, StatusFailed, Permanent(fmt.Errorf("mail: no composer for kind %q", m.Kind)))
+		return nil, d.finish(ctx, m, StatusFailed, Permanent(fmt.Errorf("mail: no composer for kind %q", m.Kind)))
+	}
+	if d.opts.Settings != nil {
+		// When the epochs cannot be read the database is failing; the
+		// composer then reads the settings itself, and fails as it will.
+		if cctx, _, err := d.opts.Settings.Begin(ctx); err == nil {
+			ctx = cctx
+		}
 	}
 	c, err := composer.Compose(ctx, m)
 	if err != nil {
 		switch {
 		case IsSkip(err):
-			return d.finish(ctx, m, StatusSkipped, err)
+			return nil, d.finish(ctx, m, StatusSkipped, err)
 		case IsPermanent(err) || lastTry:
-			return d.finish(ctx, m, StatusFailed, err)
+			return nil, d.finish(ctx, m, StatusFailed, err)
 		}
 		if serr := setStatus(ctx, d.db, m.ID, StatusQueued, false, err.Error(), d.opts.Now()); serr != nil {
-			return errors.Join(err, serr)
+			return nil, errors.Join(err, serr)
 		}
 		d.opts.OnState(m.Kind, "retry")
-		return fmt.Errorf("mail: compose message %d: %w", m.ID, err)
+		return nil, fmt.Errorf("mail: compose message %d: %w", m.ID, err)
 	}
-	// A concurrent worker may have rendered it first; then its content wins.
-	if _, err := saveRendered(ctx, d.db, m.ID, c); err != nil {
-		return err
-	}
-	return nil
+	return &c, nil
 }
 
 // finish ends a message that will not be sent and cancels its job.
@@ -175,29 +222,51 @@ func (d *Delivery) hold(ctx context.Context, q sqlx.ExecerContext, m Message, v 
 	return river.JobSnooze(max(v.until.Sub(d.opts.Now()), time.Second))
 }
 
-// send hands the rendered message to the sender while holding its row lock,
-// so two workers can never send one message at the same time. When the
-// server accepted it but the commit failed (the database went away), the
-// retry in this process records it without sending it again; only a crash
-// of the process in that window resends it: SMTP offers no better than
-// at-least-once.
+// send hands the message to the sender while holding its row lock, so two
+// workers can never send one message at the same time; fresh, when not nil,
+// is the content rendered for this attempt, stored with its outcome. When
+// the server accepted it but the commit failed (the database went away),
+// the retry in this process records it without sending it again; only a
+// crash of the process in that window resends it: SMTP offers no better
+// than at-least-once.
 //
 // A marketing message is paced again under the lock of its customer's row,
 // so that of two marketing messages due together only one goes and the
 // other is deferred by the frequency cap.
-func (d *Delivery) send(ctx context.Context, id int64, lastTry bool) error {
+func (d *Delivery) send(ctx context.Context, id int64, lastTry bool, fresh *Content) error {
+	select {
+	case d.sending <- struct{}{}:
+		defer func() { <-d.sending }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	var result error
 	var kind, state string
+	var stored *Content // fresh, when this attempt stores it
 	err := db.InTx(ctx, d.db, func(tx *sqlx.Tx) error {
-		m, err := getMessage(ctx, tx, id, true)
+		stored = nil
+		m, err := d.stmts.message(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		if m.Status != StatusQueued {
 			return nil
 		}
+		// A concurrent worker may have rendered it first; then its content wins.
+		if fresh != nil && !m.RenderedAt.Valid {
+			stored = fresh
+			m.Subject, m.HTML, m.Text, m.Headers = fresh.Subject, fresh.HTML, fresh.Text, fresh.Headers
+		}
 		now := d.opts.Now()
 		if m.Marketing {
+			if stored != nil {
+				// Kept even when pacing holds the message, as it was
+				// rendered for today's facts (a rare path: a second pass).
+				if _, err := saveRendered(ctx, tx, id, *stored); err != nil {
+					return err
+				}
+				stored = nil
+			}
 			v, err := pace(ctx, tx, m, now, true)
 			if err != nil {
 				return err
@@ -217,34 +286,34 @@ func (d *Delivery) send(ctx context.Context, id int64, lastTry bool) error {
 		kind = m.Kind
 		if d.sender == nil {
 			state = StatusKept
-			return setStatus(ctx, tx, id, StatusKept, false, "", now)
+			return d.stmts.recordIn(ctx, tx, id, StatusKept, false, "", now, stored)
 		}
 		var sendErr error
-		if !d.accepted(id, false, false) {
+		if _, accepted := d.acceptedBefore(id); !accepted {
 			sendErr = d.sender.Send(ctx, d.opts.From, m)
 		}
 		switch {
 		case sendErr == nil:
 			state = StatusSent
-			return setStatus(ctx, tx, id, StatusSent, true, "", now)
+			return d.stmts.recordIn(ctx, tx, id, StatusSent, true, "", now, stored)
 		case IsPermanent(sendErr) || lastTry:
 			state, result = StatusFailed, river.JobCancel(sendErr)
-			return setStatus(ctx, tx, id, StatusFailed, true, sendErr.Error(), now)
+			return d.stmts.recordIn(ctx, tx, id, StatusFailed, true, sendErr.Error(), now, stored)
 		default:
 			state, result = "retry", fmt.Errorf("mail: send message %d: %w", id, sendErr)
-			return setStatus(ctx, tx, id, StatusQueued, true, sendErr.Error(), now)
+			return d.stmts.recordIn(ctx, tx, id, StatusQueued, true, sendErr.Error(), now, stored)
 		}
 	})
 	if err != nil {
 		if state == StatusSent {
-			d.accepted(id, true, false)
+			d.remember(id, stored)
 		}
 		if result != nil {
 			return errors.Join(result, err)
 		}
 		return err
 	}
-	d.accepted(id, false, true)
+	d.forget(id)
 	if state != "" {
 		d.opts.OnState(kind, state)
 	}

@@ -80,7 +80,7 @@ func (o *Outbox) QueueID(ctx context.Context, tx *sqlx.Tx, m Queued) (int64, err
 	if err != nil {
 		return 0, fmt.Errorf("mail: queue %s: %w", m.Kind, err)
 	}
-	if err := o.q.InsertTx(ctx, tx.Tx, DeliverArgs{MessageID: id}, &river.InsertOpts{MaxAttempts: deliverMaxAttempts}); err != nil {
+	if err := o.q.InsertTx(ctx, tx.Tx, DeliverArgs{MessageID: id}, &river.InsertOpts{MaxAttempts: deliverMaxAttempts, Queue: jobs.QueueMail}); err != nil {
 		return 0, fmt.Errorf("mail: queue %s: %w", m.Kind, err)
 	}
 	return id, nil

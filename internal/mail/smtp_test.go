@@ -75,3 +75,33 @@ func TestSMTPSenderKeepsConnectionsBetweenMessages(t *testing.T) {
 		t.Fatalf("after a refusal: %d messages over %d connections, want 6 over 2", got, n)
 	}
 }
+
+// TestSMTPSenderDialsAgainWhenTheServerDroppedItsConnection: a kept
+// connection that the server closed meanwhile fails at the first command of
+// the next message, before anything is sent; the sender dials again and the
+// message arrives once.
+func TestSMTPSenderDialsAgainWhenTheServerDroppedItsConnection(t *testing.T) {
+	srv := mailtest.NewServer(t)
+	s, err := mail.NewSMTPSender(srv.URL(), "hello@shop.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	for i := range 2 {
+		if i == 1 {
+			srv.DropConnections()
+		}
+		m := mail.Message{To: fmt.Sprintf("ada%d@example.com", i), Subject: fmt.Sprint("note ", i), Text: "hi"}
+		if err := s.Send(ctx, "", m); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 2 || msgs[1].To[0] != "ada1@example.com" {
+		t.Fatalf("server got %d messages (%+v), want each of 2 once", len(msgs), msgs)
+	}
+	if n := srv.Connections(); n != 2 {
+		t.Fatalf("%d connections, want 2: the dropped one and its replacement", n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -121,4 +122,127 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// prepared is one of delivery's statements, run for every email: prepared
+// on first use, PostgreSQL plans it once per pooled connection and lib/pq
+// runs it in one round trip instead of two. When preparing fails (the
+// database is away) the statement is sent unprepared, and preparing is
+// tried again next time.
+type prepared struct {
+	db    *sqlx.DB
+	query string
+	mu    sync.Mutex
+	st    *sqlx.Stmt
+}
+
+// stmt returns the prepared statement, in tx when tx is not nil, or nil
+// when it cannot be prepared now.
+func (p *prepared) stmt(ctx context.Context, tx *sqlx.Tx) *sqlx.Stmt {
+	p.mu.Lock()
+	if p.st == nil {
+		// Not bound to this job's deadline: the statement outlives it.
+		if st, err := p.db.PreparexContext(context.WithoutCancel(ctx), p.query); err == nil {
+			p.st = st
+		}
+	}
+	st := p.st
+	p.mu.Unlock()
+	if st == nil || tx == nil {
+		return st
+	}
+	// Reuses the statement where the transaction's connection has it already.
+	return tx.StmtxContext(ctx, st)
+}
+
+// get runs the query for one row, in tx unless it is nil.
+func (p *prepared) get(ctx context.Context, tx *sqlx.Tx, dest any, args ...any) error {
+	if st := p.stmt(ctx, tx); st != nil {
+		return st.GetContext(ctx, dest, args...)
+	}
+	if tx != nil {
+		return tx.GetContext(ctx, dest, p.query, args...)
+	}
+	return p.db.GetContext(ctx, dest, p.query, args...)
+}
+
+// exec runs the statement, in tx unless it is nil.
+func (p *prepared) exec(ctx context.Context, tx *sqlx.Tx, args ...any) (sql.Result, error) {
+	if st := p.stmt(ctx, tx); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	if tx != nil {
+		return tx.ExecContext(ctx, p.query, args...)
+	}
+	return p.db.ExecContext(ctx, p.query, args...)
+}
+
+// deliveryStatements are the statements delivery runs for every email.
+type deliveryStatements struct {
+	get, lock, record *prepared
+}
+
+func newDeliveryStatements(db *sqlx.DB) *deliveryStatements {
+	get := `SELECT ` + messageColumns + ` FROM messages WHERE id = $1`
+	return &deliveryStatements{
+		get:  &prepared{db: db, query: get},
+		lock: &prepared{db: db, query: get + ` FOR UPDATE`},
+		// setStatus and, when $6, saveRendered in one statement: a message
+		// rendered for this attempt is stored with its outcome.
+		record: &prepared{db: db, query: `UPDATE messages SET status = $2, attempts = attempts + $3,
+			last_error = COALESCE(NULLIF($4, ''), last_error),
+			sent_at = CASE WHEN $2 IN ('sent', 'kept') THEN $5 ELSE sent_at END,
+			subject = CASE WHEN $6 THEN $7 ELSE subject END,
+			html_body = CASE WHEN $6 THEN $8 ELSE html_body END,
+			text_body = CASE WHEN $6 THEN $9 ELSE text_body END,
+			headers = CASE WHEN $6 THEN $10::jsonb ELSE headers END,
+			rendered_at = CASE WHEN $6 THEN now() ELSE rendered_at END
+			WHERE id = $1`},
+	}
+}
+
+// message reads message id through s (locked for the rest of tx when tx is
+// not nil); a missing row is a fault.NotFound error.
+func (s *deliveryStatements) message(ctx context.Context, tx *sqlx.Tx, id int64) (Message, error) {
+	p := s.get
+	if tx != nil {
+		p = s.lock
+	}
+	var r messageRow
+	err := p.get(ctx, tx, &r, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Message{}, fault.Errorf(fault.NotFound, "There is no message %d.", id)
+	}
+	if err != nil {
+		return Message{}, fmt.Errorf("mail: get message %d: %w", id, err)
+	}
+	return r.message()
+}
+
+// recordIn is setStatus in tx that also stores c as the message's content
+// when c is not nil.
+func (s *deliveryStatements) recordIn(ctx context.Context, tx *sqlx.Tx, id int64, status string, attempted bool, lastError string, at time.Time, c *Content) error {
+	inc := 0
+	if attempted {
+		inc = 1
+	}
+	var subject, htmlBody, text, headers string
+	if c != nil {
+		h := c.Headers
+		if h == nil {
+			h = map[string]string{}
+		}
+		raw, err := json.Marshal(h)
+		if err != nil {
+			return fmt.Errorf("mail: message %d headers: %w", id, err)
+		}
+		subject, htmlBody, text, headers = c.Subject, c.HTML, c.Text, string(raw)
+	} else {
+		headers = "{}"
+	}
+	_, err := s.record.exec(ctx, tx, id, status, inc, truncate(lastError, 2000), at, c != nil, subject, htmlBody, text, headers)
+	if err != nil {
+		return fmt.Errorf("mail: set message %d %s: %w", id, status, err)
+	}
+	return nil
 }

@@ -30,6 +30,7 @@ type Server struct {
 	pass     string
 	arrived  chan struct{}
 	conns    int
+	open     []*smtp.Conn
 }
 
 // NewServer starts a server on a free port of 127.0.0.1 and stops it when
@@ -37,9 +38,10 @@ type Server struct {
 func NewServer(t testing.TB) *Server {
 	t.Helper()
 	s := &Server{arrived: make(chan struct{}, 1)}
-	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		s.mu.Lock()
 		s.conns++
+		s.open = append(s.open, c)
 		s.mu.Unlock()
 		return &session{s: s}, nil
 	}))
@@ -63,6 +65,18 @@ func (s *Server) Connections() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.conns
+}
+
+// DropConnections closes every connection the server has accepted so far
+// without a word, as a server restarting or timing out idle clients does.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	open := s.open
+	s.open = nil
+	s.mu.Unlock()
+	for _, c := range open {
+		c.Close() //nolint:errcheck // may be closed already
+	}
 }
 
 // RequireAuth makes the server accept mail only after AUTH PLAIN with these
