@@ -24,7 +24,7 @@ import (
 // SIGKILL while batches and a CSV import are under way; the soak variant
 // moves more data.
 func TestFaultKillDuringBatchImport(t *testing.T) {
-	faultKillDuringImport(t, killLoad{batchWorkers: 1, batches: 3, csvOrders: 1000, liveOrders: 20, mailWait: 7 * time.Minute})
+	faultKillDuringImport(t, killLoad{batchWorkers: 1, batches: 3, csvOrders: 20000, liveOrders: 20, mailWait: 7 * time.Minute})
 }
 
 // killLoad sizes faultKillDuringImport.

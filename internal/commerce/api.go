@@ -15,9 +15,10 @@ import (
 	"github.com/aftercare/aftercare/internal/fault"
 )
 
-// batchTimeout bounds a back-fill request: 500 orders, each in its own
-// transaction, need longer than the per-request database deadline, yet must
-// finish within the server's write timeout.
+// batchTimeout bounds a back-fill request: 500 orders may need longer than
+// the per-request database deadline (on a loaded database, or when a run
+// falls back to one transaction per order), yet must finish within the
+// server's write timeout.
 const batchTimeout = 25 * time.Second
 
 // API is the JSON API v1 through which a store pushes products, orders,

@@ -3,8 +3,8 @@ package commerce
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -28,6 +28,9 @@ type Service struct {
 	outbox *mail.Outbox
 	bus    *events.Bus
 	now    func() time.Time
+	// fallbacks counts the runs of batches that could not be written
+	// set-wise and were written order by order (see recordRun).
+	fallbacks atomic.Int64
 }
 
 // WithEvents makes the service emit domain events (order.created,
@@ -43,7 +46,8 @@ func (s *Service) emit(ctx context.Context, tx *sqlx.Tx, ev events.Event) error 
 	if s.bus == nil {
 		return nil
 	}
-	return s.bus.Emit(ctx, tx, ev)
+	// One insert for the jobs of all subscribers, not one each.
+	return s.bus.EmitMany(ctx, tx, []events.Event{ev})
 }
 
 // NewService returns a Service over db that queues email through outbox. A
@@ -78,81 +82,23 @@ func (s *Service) UpsertOrder(ctx context.Context, in OrderInput) (Order, Outcom
 	return s.upsertOrder(ctx, in, true, false)
 }
 
-// BatchFailed is the outcome of a batch entry that was not recorded.
-const BatchFailed Outcome = "error"
-
-// BatchResult reports one order of UpsertOrders. Index is its position in
-// the request; ID is set unless Outcome is BatchFailed, Errors only then.
-type BatchResult struct {
-	Index      int                `json:"index"`
-	ExternalID string             `json:"external_id"`
-	Outcome    Outcome            `json:"outcome"`
-	ID         int64              `json:"id,omitempty"`
-	Errors     []fault.FieldError `json:"errors,omitempty"`
-}
-
-// UpsertOrders records up to MaxBatch orders for a back-fill: each in its own
-// transaction, so one bad order fails alone, and with no lifecycle email.
-// Bad orders are reported in their result; the error is a fault.Fields error
-// for a batch that is empty or too large, or the first failure that is not
-// the input's fault (the orders before it are committed; a retry of the
-// whole batch finds them Unchanged).
-func (s *Service) UpsertOrders(ctx context.Context, ins []OrderInput) ([]BatchResult, error) {
-	if len(ins) == 0 {
-		return nil, fault.Field("orders", "must list at least one order")
-	}
-	if len(ins) > MaxBatch {
-		return nil, fault.Field("orders", fmt.Sprintf("must list at most %d orders", MaxBatch))
-	}
-	results := make([]BatchResult, len(ins))
-	for i, in := range ins {
-		r := BatchResult{Index: i, ExternalID: in.ExternalID}
-		o, out, err := s.upsertOrder(ctx, in, false, true)
-		if de, ok := fault.As(err); ok && de.Kind != fault.Internal {
-			r.Outcome, r.Errors = BatchFailed, de.Fields
-			if len(r.Errors) == 0 {
-				r.Errors = []fault.FieldError{{Message: de.Message}}
-			}
-		} else if err != nil {
-			return results[:i], errors.Join(err, s.flushWAL(ctx))
-		} else {
-			r.Outcome, r.ID, r.ExternalID = out, o.ID, o.ExternalID
-		}
-		results[i] = r
-	}
-	return results, s.flushWAL(ctx)
-}
-
-// flushWAL makes every asynchronously committed order of a batch durable
-// before the batch is answered: a transaction that takes a transaction id
-// commits synchronously, and PostgreSQL flushes the write-ahead log in
-// order, so the flush up to its commit record covers all earlier commits.
-// One flush per batch instead of one per order is what makes back-fills fast
-// on a durable disk.
-func (s *Service) flushWAL(ctx context.Context) error {
-	err := db.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `SELECT txid_current()`)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("commerce: flush batch: %w", err)
-	}
-	return nil
-}
-
-// upsertOrder records one order in its own transaction. For a batch it
-// commits without waiting for the WAL flush (UpsertOrders calls flushWAL
-// before it answers) and does not read the order back: a batch result needs
-// only its id.
+// upsertOrder validates in and records it in its own transaction.
 func (s *Service) upsertOrder(ctx context.Context, in OrderInput, notify, batch bool) (Order, Outcome, error) {
 	d, err := in.validate(s.now())
 	if err != nil {
 		return Order{}, "", err
 	}
-	hash := d.hash()
+	return s.writeOrder(ctx, d, d.hash(), notify, batch)
+}
+
+// writeOrder records one validated order in its own transaction. For a
+// batch it commits without waiting for the WAL flush (UpsertOrders calls
+// flushWAL before it answers) and does not read the order back: a batch
+// result needs only its id.
+func (s *Service) writeOrder(ctx context.Context, d orderData, hash []byte, notify, batch bool) (Order, Outcome, error) {
 	var o Order
 	var out Outcome
-	err = db.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := db.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		fill := func() error {
 			if batch {
 				return nil
@@ -169,7 +115,14 @@ func (s *Service) upsertOrder(ctx context.Context, in OrderInput, notify, batch 
 			return err
 		}
 		if !found {
-			c, err := upsertCustomer(ctx, tx, d.Email, d.Name, d.MarketingConsent)
+			// A known customer is written last: concurrent orders of one
+			// shopper wait for each other's customer row only from there to
+			// commit. Inserting the order takes just a key-share lock on it.
+			c, err := customerByEmail(ctx, tx, d.Email)
+			known := err == nil
+			if fault.KindOf(err) == fault.NotFound {
+				c, err = upsertCustomer(ctx, tx, d.Email, d.Name, d.MarketingConsent)
+			}
 			if err != nil {
 				return err
 			}
@@ -179,8 +132,13 @@ func (s *Service) upsertOrder(ctx context.Context, in OrderInput, notify, batch 
 			}
 			if inserted {
 				out = Created
-				if err := putOrderItems(ctx, tx, o.ID, d.Items); err != nil {
+				// A new order has no lines to trim, and what the insert
+				// returns is what a read-back would find.
+				if o.Items, err = insertOrderItems(ctx, tx, o.ID, d.Items); err != nil {
 					return err
+				}
+				if o.DiscountCodes == nil {
+					o.DiscountCodes = []string{}
 				}
 				historic := s.now().Sub(d.PlacedAt) > mailWindow
 				if notify && !historic {
@@ -192,7 +150,11 @@ func (s *Service) upsertOrder(ctx context.Context, in OrderInput, notify, batch 
 				if err := s.emit(ctx, tx, events.Event{Kind: events.OrderCreated, CustomerID: c.ID, OrderID: o.ID, Historic: historic || !notify}); err != nil {
 					return err
 				}
-				return fill()
+				if known {
+					c, err = upsertCustomer(ctx, tx, d.Email, d.Name, d.MarketingConsent)
+				}
+				o.Customer = c
+				return err
 			}
 			// A concurrent request created it first; its row is committed now.
 			if old, found, err = lockOrderByKey(ctx, tx, d.Source, d.ExternalID); err != nil {
@@ -234,6 +196,12 @@ func keepsShipped(ctx context.Context, q sqlx.QueryerContext, orderID int64, ite
 	if err != nil {
 		return err
 	}
+	return shippedFits(shipped, items)
+}
+
+// shippedFits is keepsShipped's check on the quantities already shipped
+// per line number.
+func shippedFits(shipped map[int]int, items []itemData) error {
 	var f fault.Fields
 	for i, it := range items {
 		if n := shipped[i+1]; it.Quantity < n {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -239,6 +240,31 @@ func putOrderItems(ctx context.Context, q sqlx.ExtContext, orderID int64, items 
 }
 
 const orderItemColumns = `id, order_id, line_no, sku, product_id, title, quantity, unit_price_minor`
+
+// insertOrderItems writes the lines of a new order and returns them in
+// line order.
+func insertOrderItems(ctx context.Context, q sqlx.QueryerContext, orderID int64, items []itemData) ([]OrderItem, error) {
+	n := len(items)
+	lineNos, skus, titles, qtys, prices := make([]int64, n), make([]string, n), make([]string, n), make([]int64, n), make([]int64, n)
+	for i, it := range items {
+		lineNos[i], skus[i], titles[i], qtys[i], prices[i] = int64(i+1), it.SKU, it.Title, int64(it.Quantity), it.UnitPrice
+	}
+	out := make([]OrderItem, 0, n)
+	err := sqlx.SelectContext(ctx, q, &out, `
+		INSERT INTO order_items (order_id, line_no, sku, product_id, title, quantity, unit_price_minor)
+		SELECT $1, i.line_no, i.sku, p.id, i.title, i.quantity, i.unit_price
+		FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::bigint[])
+		     AS i (line_no, sku, title, quantity, unit_price)
+		LEFT JOIN products p ON p.sku = i.sku
+		RETURNING `+orderItemColumns,
+		orderID, pq.Array(lineNos), pq.Array(skus), pq.Array(titles), pq.Array(qtys), pq.Array(prices))
+	if err != nil {
+		return nil, fmt.Errorf("commerce: insert items of order %d: %w", orderID, err)
+	}
+	// RETURNING follows no ORDER BY; a read-back lists lines in order.
+	slices.SortFunc(out, func(a, b OrderItem) int { return a.LineNo - b.LineNo })
+	return out, nil
+}
 
 func orderItems(ctx context.Context, q sqlx.QueryerContext, orderID int64) ([]OrderItem, error) {
 	items := []OrderItem{}

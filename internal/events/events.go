@@ -110,6 +110,32 @@ func (b *Bus) Emit(ctx context.Context, tx *sqlx.Tx, ev Event) error {
 	return nil
 }
 
+// EmitMany records evs in tx like Emit, with one insert for the jobs of all
+// their subscribers (a batch of orders emits hundreds of events at once).
+func (b *Bus) EmitMany(ctx context.Context, tx *sqlx.Tx, evs []Event) error {
+	var params []river.InsertManyParams
+	for _, ev := range evs {
+		if ev.ID == "" {
+			ev.ID = uuid.NewString()
+		}
+		if ev.At.IsZero() {
+			ev.At = time.Now().UTC()
+		}
+		names := make([]string, 0, len(b.subs[ev.Kind]))
+		for name := range b.subs[ev.Kind] {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			params = append(params, river.InsertManyParams{Args: ReactArgs{Subscriber: name, Event: ev}, InsertOpts: &river.InsertOpts{MaxAttempts: 20}})
+		}
+	}
+	if err := b.q.InsertManyTx(ctx, tx.Tx, params); err != nil {
+		return fmt.Errorf("events: emit %d events: %w", len(evs), err)
+	}
+	return nil
+}
+
 // ReactArgs is the job of one subscriber's reaction to one event.
 type ReactArgs struct {
 	Subscriber string `json:"subscriber"`
