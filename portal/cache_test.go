@@ -23,9 +23,11 @@ func TestEveryChangeToWhatTheOrderPageShowsMovesItsVersion(t *testing.T) {
 		items: []item{{"MUG", "Mug", 1, 1200}}})
 	ship := f.shipment(order, shipmentSpec{carrier: "UPS", number: "1Z1", status: "in_transit"})
 	ctx := context.Background()
+	// The order's and its customer's versions, as the page reads them.
 	version := func(id int64) int64 {
 		var v int64
-		if err := f.db.GetContext(ctx, &v, `SELECT page_version FROM orders WHERE id = $1`, id); err != nil {
+		if err := f.db.GetContext(ctx, &v, `SELECT o.page_version + c.page_version FROM orders o
+			JOIN customers c ON c.id = o.customer_id WHERE o.id = $1`, id); err != nil {
 			t.Fatal(err)
 		}
 		return v
@@ -73,6 +75,7 @@ func TestEveryChangeToWhatTheOrderPageShowsMovesItsVersion(t *testing.T) {
 		}},
 		{"customer renamed", func() { f.exec(`UPDATE customers SET name = 'Ann B' WHERE id = $1`, ann) }},
 	}
+	var before int64
 	for _, s := range steps {
 		before, beforeOther := version(order), version(other)
 		s.write()
@@ -84,8 +87,31 @@ func TestEveryChangeToWhatTheOrderPageShowsMovesItsVersion(t *testing.T) {
 		}
 	}
 
+	// Lines written with their order in one transaction leave it at version
+	// 0 (nobody could have cached it), and a name written again unchanged
+	// moves nothing.
+	tx := f.db.MustBegin()
+	var fresh, freshVersion int64
+	if err := tx.Get(&fresh, `INSERT INTO orders (source, external_id, number, customer_id, placed_at, currency,
+			subtotal_minor, discount_minor, shipping_minor, tax_minor, total_minor, discount_codes, status, content_hash)
+		VALUES ('test', 'fresh', '#9', $1, now(), 'USD', 0, 0, 0, 0, 0, '{}', 'open', '\x00') RETURNING id`, ann); err != nil {
+		t.Fatal(err)
+	}
+	tx.MustExec(`INSERT INTO order_items (order_id, line_no, sku, title, quantity, unit_price_minor) VALUES ($1, 1, 'MUG', 'Mug', 1, 0)`, fresh)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.Get(&freshVersion, `SELECT page_version FROM orders WHERE id = $1`, fresh); err != nil || freshVersion != 0 {
+		t.Errorf("a new order's own lines moved its version to %d (%v)", freshVersion, err)
+	}
+	before = version(order)
+	f.exec(`UPDATE customers SET name = name WHERE id = $1`, ann)
+	if version(order) != before {
+		t.Error("an unchanged name moved the page version")
+	}
+
 	// A view is not a change: recording one must not empty the caches.
-	before := version(order)
+	before = version(order)
 	f.exec(`INSERT INTO tracking_views (order_id) VALUES ($1)`, order)
 	if version(order) != before {
 		t.Error("a recorded view moved the page version")

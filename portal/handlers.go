@@ -91,7 +91,8 @@ func (h *Handlers) show(c *fiber.Ctx) error {
 		return err
 	}
 	if ep, ok := settings.EpochsFrom(ctx); ok {
-		ctx = pagecache.WithKey(ctx, pagecache.Key{Order: id, Version: version, Settings: ep.Settings, Catalog: ep.Catalog})
+		ctx = pagecache.WithKey(ctx, pagecache.Key{Order: id, Version: version.Order, Customer: version.Customer,
+			Settings: ep.Settings, Catalog: ep.Catalog})
 	}
 	order, err := h.svc.Order(ctx, who, id, loc)
 	if err != nil {

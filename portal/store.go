@@ -110,20 +110,28 @@ type Orders struct {
 // NewOrders returns the order store over pool.
 func NewOrders(pool *sqlx.DB) *Orders {
 	return &Orders{db: pool, cache: pagecache.New[Order](0), order: db.NewStmt(pool, orderSQL),
-		version: db.NewStmt(pool, `SELECT page_version FROM orders WHERE id = $1 AND customer_id = $2`)}
+		version: db.NewStmt(pool, `SELECT o.page_version AS order_version, c.page_version AS customer_version
+			FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = $1 AND o.customer_id = $2`)}
 }
 
-// Version returns the order's page_version (see internal/pagecache), or the
-// not-found error when the order is not the customer's. It is the one read
-// every view of an order page makes before anything cached is used.
-func (s *Orders) Version(ctx context.Context, customerID, orderID int64) (int64, error) {
-	var v int64
+// Versions are the numbers an order page's caches are kept under.
+type Versions struct {
+	Order    int64 `db:"order_version"`
+	Customer int64 `db:"customer_version"`
+}
+
+// Version returns the page versions of the order and its customer (see
+// internal/pagecache), or the not-found error when the order is not the
+// customer's. It is the one read every view of an order page makes before
+// anything cached is used.
+func (s *Orders) Version(ctx context.Context, customerID, orderID int64) (Versions, error) {
+	var v Versions
 	err := s.version.GetContext(ctx, &v, orderID, customerID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, errOrderNotFound
+		return v, errOrderNotFound
 	}
 	if err != nil {
-		return 0, fmt.Errorf("portal: order version: %w", err)
+		return v, fmt.Errorf("portal: order version: %w", err)
 	}
 	return v, nil
 }

@@ -3,9 +3,9 @@
 //
 // Every view of an order page reads one row first: the order's
 // page_version, which triggers move in the same transaction as any change
-// to the order, its lines, shipments, tracking, returns, reviews or
-// customer, together with the store's settings and catalog epochs
-// (migration 00013). That Key goes into the request's context; each part of
+// to the order, its lines, shipments, tracking, returns or reviews, and its
+// customer's (moved by a change of name), together with the store's
+// settings and catalog epochs (migrations 00013 and 00014). That Key goes into the request's context; each part of
 // the page (the portal's order, the returns, reviews and guides sections)
 // keeps its own Cache and calls Load with a function that reads the
 // database. A Key that differs from the cached one, in any part, is a miss.
@@ -32,6 +32,7 @@ var Lookups, Hits atomic.Int64
 type Key struct {
 	Order    int64 // orders.id
 	Version  int64 // orders.page_version
+	Customer int64 // customers.page_version of the order's customer
 	Settings int64 // cache_epochs 'settings'
 	Catalog  int64 // cache_epochs 'catalog'
 }
