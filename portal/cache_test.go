@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aftercare/aftercare/internal/pagecache"
 )
 
 // TestEveryChangeToWhatTheOrderPageShowsMovesItsVersion holds the triggers
@@ -145,8 +147,12 @@ func TestCachedOrderPageShowsEveryChange(t *testing.T) {
 	path := "/orders/" + strconv.FormatInt(order, 10)
 
 	for i := 0; i < 2; i++ { // the second read is served from the caches
+		hits := pagecache.Hits.Load()
 		if status, body, _ := get(t, app, path, ann); status != http.StatusOK || !strings.Contains(body, "Left the depot") {
 			t.Fatalf("read %d: %d %q", i, status, body)
+		}
+		if got := pagecache.Hits.Load() - hits; (i == 1) != (got == 1) {
+			t.Fatalf("read %d: %d cache hits, want %d", i, got, i)
 		}
 	}
 	f.event(ship, "out_for_delivery", "With the driver", "Leeds", utc("2026-03-03T08:00:00Z"))

@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	acdb "github.com/aftercare/aftercare/internal/db"
 	"github.com/aftercare/aftercare/internal/fault"
 )
 
@@ -141,7 +142,7 @@ func fillReturn(ctx context.Context, q sqlx.QueryerContext, r *Return) error {
 // returnsOfOrder lists the returns of one order of a customer, newest first.
 func returnsOfOrder(ctx context.Context, q sqlx.QueryerContext, customerID, orderID int64) ([]Return, error) {
 	out := []Return{}
-	err := sqlx.SelectContext(ctx, q, &out, `SELECT `+returnColumns+returnFrom+`
+	err := acdb.Select(ctx, q, &out, `SELECT `+returnColumns+returnFrom+`
 		WHERE r.order_id = $1 AND r.customer_id = $2 ORDER BY r.id DESC`, orderID, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("returns: returns of order %d: %w", orderID, err)

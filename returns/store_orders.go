@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	acdb "github.com/aftercare/aftercare/internal/db"
 	"github.com/aftercare/aftercare/internal/fault"
 )
 
@@ -42,7 +43,7 @@ func loadOrderFacts(ctx context.Context, q sqlx.QueryerContext, customerID, orde
 	if lock {
 		query += ` FOR UPDATE`
 	}
-	err := sqlx.GetContext(ctx, q, &o, query, orderID, customerID)
+	err := acdb.Get(ctx, q, &o, query, orderID, customerID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return OrderFacts{}, errOrderNotFound
 	}

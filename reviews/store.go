@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	acdb "github.com/aftercare/aftercare/internal/db"
 	"github.com/aftercare/aftercare/internal/fault"
 )
 
@@ -75,7 +76,7 @@ func reviewOfItem(ctx context.Context, q sqlx.QueryerContext, itemID int64) (Rev
 // itemsOfOrder returns the lines of an order of customerID with their reviews.
 func itemsOfOrder(ctx context.Context, q sqlx.QueryerContext, customerID, orderID int64) ([]Item, error) {
 	var items []Item
-	err := sqlx.SelectContext(ctx, q, &items, `SELECT i.id, i.order_id, o.number, o.status, i.sku, i.title,
+	err := acdb.Select(ctx, q, &items, `SELECT i.id, i.order_id, o.number, o.status, i.sku, i.title,
 		COALESCE(p.image_url, '') AS image_url, c.name
 		FROM order_items i JOIN orders o ON o.id = i.order_id JOIN customers c ON c.id = o.customer_id
 		LEFT JOIN products p ON p.id = i.product_id
@@ -84,7 +85,7 @@ func itemsOfOrder(ctx context.Context, q sqlx.QueryerContext, customerID, orderI
 		return nil, fmt.Errorf("reviews: items of order %d: %w", orderID, err)
 	}
 	var rs []Review
-	err = sqlx.SelectContext(ctx, q, &rs, `SELECT `+reviewColumns+` FROM reviews r WHERE r.order_id = $1 AND r.customer_id = $2`, orderID, customerID)
+	err = acdb.Select(ctx, q, &rs, `SELECT `+reviewColumns+` FROM reviews r WHERE r.order_id = $1 AND r.customer_id = $2`, orderID, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("reviews: reviews of order %d: %w", orderID, err)
 	}

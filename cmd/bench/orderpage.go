@@ -130,3 +130,27 @@ func referralLoad(ctx context.Context, db *sqlx.DB, base string, n int, o option
 			return bench.Request{Method: http.MethodGet, URL: base + "/r/" + codes[(c*7919+i)%len(codes)]}
 		}}, nil
 }
+
+// orderPageColdLoad requests every order of every shopper exactly once, on a
+// server that has not shown any of them yet: each page is read from the
+// database, none from the page caches. Run with RunFixed over coldPages.
+func orderPageColdLoad(base string, shoppers []shopper, o options) (bench.Load, int) {
+	type visit struct {
+		url    string
+		header http.Header
+	}
+	var all []visit
+	for _, s := range shoppers {
+		h := http.Header{"Cookie": {s.cookie}}
+		for _, id := range s.orders {
+			all = append(all, visit{fmt.Sprintf("%s/orders/%d", base, id), h})
+		}
+	}
+	return bench.Load{Name: "order_page_cold", Conns: o.conns,
+		Next: func(_, i int) bench.Request {
+			v := all[i%len(all)]
+			return bench.Request{Method: http.MethodGet, URL: v.url, Header: v.header}
+		},
+		OK: func(s int) bool { return s == http.StatusOK },
+	}, len(all)
+}

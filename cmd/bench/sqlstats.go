@@ -66,7 +66,7 @@ func (s *sqlStats) during(ctx context.Context, name string, load func() bench.Re
 		Rows  int64   `db:"rows"`
 		Query string  `db:"query"`
 	}
-	err := s.c.db.SelectContext(ctx, &rows, `SELECT calls, total_exec_time AS total, mean_exec_time AS mean, rows,
+	err := s.c.db.SelectContext(ctx, &rows, `SELECT calls, total_exec_time + total_plan_time AS total, mean_exec_time + mean_plan_time AS mean, rows,
 		regexp_replace(query, '\s+', ' ', 'g') AS query
 		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25`)
 	if err != nil {

@@ -78,3 +78,41 @@ func (s *Stmt) Close() error {
 	}
 	return nil
 }
+
+// prepared holds the statements Select and Get prepared, per pool and query.
+var prepared sync.Map // stmtKey -> *Stmt
+
+type stmtKey struct {
+	pool  *sqlx.DB
+	query string
+}
+
+// Prepared returns query prepared on pool, made once per pool and query.
+// Only for queries whose text is a constant: each distinct text is kept for
+// the life of the process.
+func Prepared(pool *sqlx.DB, query string) *Stmt {
+	k := stmtKey{pool, query}
+	if s, ok := prepared.Load(k); ok {
+		return s.(*Stmt)
+	}
+	s, _ := prepared.LoadOrStore(k, NewStmt(pool, query))
+	return s.(*Stmt)
+}
+
+// Select is sqlx.SelectContext that runs a constant query as a prepared
+// statement when q is the pool itself (inside a transaction it is sent as
+// usual): for the reads of hot pages.
+func Select(ctx context.Context, q sqlx.QueryerContext, dest any, query string, args ...any) error {
+	if pool, ok := q.(*sqlx.DB); ok {
+		return Prepared(pool, query).SelectContext(ctx, dest, args...)
+	}
+	return sqlx.SelectContext(ctx, q, dest, query, args...)
+}
+
+// Get is sqlx.GetContext with Select's preparing.
+func Get(ctx context.Context, q sqlx.QueryerContext, dest any, query string, args ...any) error {
+	if pool, ok := q.(*sqlx.DB); ok {
+		return Prepared(pool, query).GetContext(ctx, dest, args...)
+	}
+	return sqlx.GetContext(ctx, q, dest, query, args...)
+}

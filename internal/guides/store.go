@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	acdb "github.com/aftercare/aftercare/internal/db"
 	"github.com/aftercare/aftercare/internal/fault"
 )
 
@@ -39,7 +40,7 @@ const guideColumns = `p.id, p.sku, p.title, p.image_url, p.guide_md, p.guide_vid
 // one per product, in line order; none for an order that is not theirs.
 func forOrder(ctx context.Context, q sqlx.QueryerContext, customerID, orderID int64) ([]Guide, error) {
 	var out []Guide
-	err := sqlx.SelectContext(ctx, q, &out, `
+	err := acdb.Select(ctx, q, &out, `
 		SELECT `+guideColumns+` FROM products p
 		JOIN (SELECT i.product_id, min(i.line_no) AS line_no FROM order_items i
 		      JOIN orders o ON o.id = i.order_id

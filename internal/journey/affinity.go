@@ -9,6 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/aftercare/aftercare/internal/db"
 )
 
 // affinityTTL is how long the order page trusts the "also bought"
@@ -137,7 +139,7 @@ func (e *Engine) recommendCached(ctx context.Context, customerID, orderID int64,
 		Owned bool   `db:"owned"`
 		Here  bool   `db:"here"`
 	}
-	if err := sqlx.SelectContext(ctx, e.db, &here, `
+	if err := db.Select(ctx, e.db, &here, `
 		SELECT i.sku, true AS owned, bool_or(o.id = $2) AS here
 		FROM order_items i JOIN orders o ON o.id = i.order_id
 		WHERE o.customer_id = $1 GROUP BY i.sku`, customerID, orderID); err != nil {
@@ -155,7 +157,7 @@ func (e *Engine) recommendCached(ctx context.Context, customerID, orderID int64,
 		return nil, nil // not this customer's order, or an empty one
 	}
 	var pairs []Recommendation
-	if err := sqlx.SelectContext(ctx, e.db, &pairs, `
+	if err := db.Select(ctx, e.db, &pairs, `
 		SELECT p.sku, p.title, p.image_url, p.product_url, 'pairing' AS why
 		FROM (SELECT pp.with_sku, min(pp.position) AS pos FROM product_pairings pp
 		      JOIN products h ON h.id = pp.product_id WHERE h.sku = ANY($1) GROUP BY pp.with_sku) x
@@ -194,7 +196,7 @@ func (e *Engine) recommendCached(ctx context.Context, customerID, orderID int64,
 		return out, nil
 	}
 	var more []Recommendation
-	if err := sqlx.SelectContext(ctx, e.db, &more, `
+	if err := db.Select(ctx, e.db, &more, `
 		SELECT sku, title, image_url, product_url, 'also_bought' AS why FROM products WHERE sku = ANY($1)`, pq.Array(cands)); err != nil {
 		return nil, fmt.Errorf("journey: products for order %d: %w", orderID, err)
 	}
