@@ -51,8 +51,10 @@ func KeyFrom(ctx context.Context) (Key, bool) {
 }
 
 // DefaultSize is how many orders a Cache keeps unless told otherwise:
-// enough for the pages shoppers are looking at right now (a few KB each).
-const DefaultSize = 20000
+// enough for the pages shoppers are looking at right now. An order's parts
+// take a few KB in all, so the caches of the order page stay within tens of
+// MB (the server's peak under `make bench` is in BENCHMARKS.md).
+const DefaultSize = 5000
 
 // Cache keeps one value per order, under the key it was read for.
 type Cache[T any] struct {
