@@ -91,6 +91,17 @@ func (b *Bus) Subscribe(kind, name string, h Handler) {
 // Emit records ev in tx: one job per subscriber, committed or rolled back
 // with the write that caused it.
 func (b *Bus) Emit(ctx context.Context, tx *sqlx.Tx, ev Event) error {
+	for _, p := range b.jobs(nil, ev) {
+		if err := b.q.InsertTx(ctx, tx.Tx, p.Args, p.InsertOpts); err != nil {
+			return fmt.Errorf("events: emit %s to %s: %w", ev.Kind, p.Args.(ReactArgs).Subscriber, err)
+		}
+	}
+	return nil
+}
+
+// jobs appends to params ev's job for each subscriber, in name order,
+// filling in the event's id and time when unset.
+func (b *Bus) jobs(params []river.InsertManyParams, ev Event) []river.InsertManyParams {
 	if ev.ID == "" {
 		ev.ID = uuid.NewString()
 	}
@@ -103,11 +114,9 @@ func (b *Bus) Emit(ctx context.Context, tx *sqlx.Tx, ev Event) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if err := b.q.InsertTx(ctx, tx.Tx, ReactArgs{Subscriber: name, Event: ev}, &river.InsertOpts{MaxAttempts: 20}); err != nil {
-			return fmt.Errorf("events: emit %s to %s: %w", ev.Kind, name, err)
-		}
+		params = append(params, river.InsertManyParams{Args: ReactArgs{Subscriber: name, Event: ev}, InsertOpts: &river.InsertOpts{MaxAttempts: 20}})
 	}
-	return nil
+	return params
 }
 
 // EmitMany records evs in tx like Emit, with one insert for the jobs of all
@@ -115,20 +124,7 @@ func (b *Bus) Emit(ctx context.Context, tx *sqlx.Tx, ev Event) error {
 func (b *Bus) EmitMany(ctx context.Context, tx *sqlx.Tx, evs []Event) error {
 	var params []river.InsertManyParams
 	for _, ev := range evs {
-		if ev.ID == "" {
-			ev.ID = uuid.NewString()
-		}
-		if ev.At.IsZero() {
-			ev.At = time.Now().UTC()
-		}
-		names := make([]string, 0, len(b.subs[ev.Kind]))
-		for name := range b.subs[ev.Kind] {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			params = append(params, river.InsertManyParams{Args: ReactArgs{Subscriber: name, Event: ev}, InsertOpts: &river.InsertOpts{MaxAttempts: 20}})
-		}
+		params = b.jobs(params, ev)
 	}
 	if err := b.q.InsertManyTx(ctx, tx.Tx, params); err != nil {
 		return fmt.Errorf("events: emit %d events: %w", len(evs), err)
