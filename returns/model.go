@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aftercare/aftercare/internal/settings"
 )
 
 // Return is a return request with the order and customer it belongs to.
@@ -189,8 +191,8 @@ type HistoryEntry struct {
 // History is the return's changes, newest first, with times in zone, for
 // the shopper's pages.
 func (r Return) History(zone string) []HistoryEntry {
-	loc, err := time.LoadLocation(zone)
-	if err != nil {
+	loc, ok := settings.Zone(zone)
+	if !ok {
 		loc = time.UTC
 	}
 	out := make([]HistoryEntry, 0, len(r.Events))

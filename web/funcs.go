@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aftercare/aftercare/internal/money"
+	"github.com/aftercare/aftercare/internal/settings"
 )
 
 // Funcs are the template functions every page and email may use.
@@ -73,8 +74,8 @@ func groupThousands(n int64) string {
 
 // InZone converts t to the named IANA zone, falling back to UTC.
 func InZone(t time.Time, zone string) time.Time {
-	loc, err := time.LoadLocation(zone)
-	if err != nil {
+	loc, ok := settings.Zone(zone)
+	if !ok {
 		return t.UTC()
 	}
 	return t.In(loc)
