@@ -15,25 +15,12 @@ import (
 
 	"github.com/aftercare/aftercare/internal/events"
 	"github.com/aftercare/aftercare/internal/fault"
-	"github.com/aftercare/aftercare/internal/jobs"
-	"github.com/aftercare/aftercare/internal/mail"
-	"github.com/aftercare/aftercare/internal/pglocal/pgtest"
 )
 
 // newBatchService is newService with a bus on which two probes subscribe
 // to order.created, so that each emitted event leaves two River jobs.
 func newBatchService(t *testing.T) (*Service, *sqlx.DB) {
-	t.Helper()
-	d := pgtest.DB(t)
-	q, err := jobs.New(d.DB, jobs.Options{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus := events.New(d, q)
-	for _, name := range []string{"probe-a", "probe-b"} {
-		bus.Subscribe(events.OrderCreated, name, func(context.Context, *sqlx.Tx, events.Event) error { return nil })
-	}
-	return NewService(d, mail.NewOutbox(q)).WithEvents(bus), d
+	return newProbedService(t, map[string][]string{events.OrderCreated: {"probe-a", "probe-b"}})
 }
 
 // oneByOne is UpsertOrders as it was before the set-wise path: each order

@@ -22,6 +22,13 @@ import (
 // newEventService is newService with a bus whose probe subscribes to the
 // order's refund and cancellation, so that each emit leaves a River job.
 func newEventService(t *testing.T) (*Service, *sqlx.DB) {
+	return newProbedService(t, map[string][]string{events.OrderRefunded: {"probe"}, events.OrderCancelled: {"probe"}})
+}
+
+// newProbedService is newService with a bus on which the named probes
+// subscribe to the kinds given, doing nothing: each emit leaves one River
+// job per probe to look at.
+func newProbedService(t *testing.T, probes map[string][]string) (*Service, *sqlx.DB) {
 	t.Helper()
 	d := pgtest.DB(t)
 	q, err := jobs.New(d.DB, jobs.Options{Logger: quiet})
@@ -29,8 +36,10 @@ func newEventService(t *testing.T) (*Service, *sqlx.DB) {
 		t.Fatal(err)
 	}
 	bus := events.New(d, q)
-	for _, kind := range []string{events.OrderRefunded, events.OrderCancelled} {
-		bus.Subscribe(kind, "probe", func(context.Context, *sqlx.Tx, events.Event) error { return nil })
+	for kind, names := range probes {
+		for _, name := range names {
+			bus.Subscribe(kind, name, func(context.Context, *sqlx.Tx, events.Event) error { return nil })
+		}
 	}
 	return NewService(d, mail.NewOutbox(q)).WithEvents(bus), d
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"io"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -57,15 +55,9 @@ type harness struct {
 // start runs a job queue with the delivery worker over sender (nil keeps mail).
 func start(t *testing.T, sender mail.Sender) *harness {
 	t.Helper()
-	d := pgtest.DB(t)
-	q, err := jobs.New(d.DB, jobs.Options{PollInterval: 20 * time.Millisecond, RetryBase: 50 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{db: d, q: q, outbox: mail.NewOutbox(q), note: &noteComposer{}, states: make(chan string, 100)}
+	note := &noteComposer{}
 	composers := map[string]mail.Composer{
-		"note": h.note,
+		"note": note,
 		"gone": composerFunc(func(context.Context, mail.Message) (mail.Content, error) {
 			return mail.Content{}, mail.Skip(errors.New("the customer was erased"))
 		}),
@@ -73,21 +65,8 @@ func start(t *testing.T, sender mail.Sender) *harness {
 			return mail.Content{}, mail.Permanent(errors.New("the template cannot render this"))
 		}),
 	}
-	delivery := mail.NewDelivery(d, sender, composers, mail.DeliveryOptions{
-		From:    "Test Shop <hello@shop.test>",
-		OnState: func(kind, state string) { h.states <- kind + ":" + state },
-	})
-	delivery.Register(q)
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		q.Stop(sctx) //nolint:errcheck // test teardown
-		cancel()
-	})
+	h := startWith(t, pgtest.DB(t), sender, composers, mail.DeliveryOptions{From: "Test Shop <hello@shop.test>"})
+	h.note = note
 	return h
 }
 

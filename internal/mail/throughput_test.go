@@ -26,6 +26,9 @@ func startWith(t *testing.T, d *sqlx.DB, sender mail.Sender, composers map[strin
 		t.Fatal(err)
 	}
 	h := &harness{db: d, q: q, outbox: mail.NewOutbox(q), states: make(chan string, 100)}
+	if opts.OnState == nil {
+		opts.OnState = func(kind, state string) { h.states <- kind + ":" + state }
+	}
 	mail.NewDelivery(d, sender, composers, opts).Register(q)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := q.Start(ctx); err != nil {

@@ -118,10 +118,11 @@ func markDirty(ctx context.Context) {
 	}
 }
 
-// lookup returns what the cache holds for the view's epoch. A view newer
+// lookup calls get, under the cache's lock, to read what the cache holds
+// for the view's epoch. A view newer
 // than the cache empties it; an older one (a request that began before a
 // change another request has seen) is served from the database.
-func (c *Cache) lookup(v *view, fn func() (any, bool)) (hit, keep bool) {
+func (c *Cache) lookup(v *view, get func() bool) (hit, keep bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -131,8 +132,7 @@ func (c *Cache) lookup(v *view, fn func() (any, bool)) (hit, keep bool) {
 		c.epoch, c.store, c.sections = v.epochs.Settings, nil, map[string][]byte{}
 		return false, true
 	}
-	_, ok := fn()
-	return ok, true
+	return get(), true
 }
 
 // keep stores what was read for epoch, unless the cache moved on meanwhile.

@@ -21,10 +21,10 @@ func LoadSection(ctx context.Context, q sqlx.QueryerContext, section string, v a
 	if vw := cached(ctx, q); vw == nil {
 		raw, err = loadSection(ctx, q, section)
 	} else {
-		hit, keep := vw.c.lookup(vw, func() (any, bool) {
+		hit, keep := vw.c.lookup(vw, func() bool {
 			r, ok := vw.c.sections[section]
 			raw = r
-			return nil, ok
+			return ok
 		})
 		if !hit {
 			raw, err = loadSection(ctx, q, section)

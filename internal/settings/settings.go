@@ -56,11 +56,11 @@ func Load(ctx context.Context, q sqlx.QueryerContext) (Store, error) {
 		return loadStore(ctx, q)
 	}
 	var s Store
-	hit, keep := v.c.lookup(v, func() (any, bool) {
+	hit, keep := v.c.lookup(v, func() bool {
 		if v.c.store != nil {
 			s = *v.c.store
 		}
-		return nil, v.c.store != nil
+		return v.c.store != nil
 	})
 	if hit {
 		return s, nil
