@@ -2,6 +2,7 @@ package portal
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -20,6 +21,8 @@ type Handlers struct {
 	now    func() time.Time
 	panels []Panel
 	views  *ViewRecorder
+	// pages keeps each order's page rendered (page.go).
+	pages *pagecache.Cache[*renderedPage]
 }
 
 // Option configures Handlers.
@@ -38,7 +41,7 @@ func WithViewRecorder(r *ViewRecorder) Option {
 
 // NewHandlers returns the order pages over db.
 func NewHandlers(db *sqlx.DB, opts ...Option) *Handlers {
-	h := &Handlers{db: db, now: time.Now}
+	h := &Handlers{db: db, now: time.Now, pages: pagecache.New[*renderedPage](0)}
 	for _, o := range opts {
 		o(h)
 	}
@@ -86,7 +89,7 @@ func (h *Handlers) show(c *fiber.Ctx) error {
 	// The one read every view makes: it checks the order is the customer's
 	// and names the version of everything below, which is then read from
 	// memory while it is current (internal/pagecache).
-	version, err := h.svc.orders.Version(ctx, who, id)
+	version, err := h.version(c, who, id)
 	if err != nil {
 		return err
 	}
@@ -94,22 +97,42 @@ func (h *Handlers) show(c *fiber.Ctx) error {
 		ctx = pagecache.WithKey(ctx, pagecache.Key{Order: id, Version: version.Order, Customer: version.Customer,
 			Settings: ep.Settings, Catalog: ep.Catalog})
 	}
-	order, err := h.svc.Order(ctx, who, id, loc)
+	now := h.now()
+	csrf, _ := c.Locals("csrf").(string)
+	pc := PanelContext{CustomerID: who, OrderID: id, CSRF: csrf, Location: loc, Now: now}
+	// The page is kept rendered under its key while the clock lets it
+	// stand; what belongs to this request is filled in as it is written.
+	page, err := h.pages.LoadIf(ctx, id, func(p *renderedPage) bool {
+		return p.until.IsZero() || now.Before(p.until)
+	}, func() (*renderedPage, error) {
+		order, err := h.svc.orderAt(ctx, who, id, loc, now)
+		if err != nil {
+			return nil, err
+		}
+		return h.renderPage(c, ctx, order, pc, now)
+	})
 	if err != nil {
 		return err
 	}
 	if h.views != nil {
-		h.views.Record(id, h.now())
+		h.views.Record(id, now)
 	} else if err := h.svc.orders.RecordView(ctx, who, id); err != nil {
 		return err
 	}
-	csrf, _ := c.Locals("csrf").(string)
-	panels, err := h.renderPanels(ctx, PanelContext{CustomerID: who, OrderID: id, CSRF: csrf, Location: loc, Now: h.now()})
-	if err != nil {
-		return err
-	}
 	private(c)
-	return c.Render("portal/order", fiber.Map{"order": order, "panels": panels})
+	return h.writePage(c, ctx, page, pc)
+}
+
+// version is the order's page versions, read with the session when the
+// session's read carried VersionQuery (auth.Rider), else read now.
+func (h *Handlers) version(c *fiber.Ctx, who, id int64) (Versions, error) {
+	if r, ok := c.Locals("portal.versions").(riddenVersions); ok && r.order == id && r.customer == who {
+		if !r.found {
+			return Versions{}, errOrderNotFound
+		}
+		return r.v, nil
+	}
+	return h.svc.orders.Version(c.UserContext(), who, id)
 }
 
 // customerID reads the signed-in customer from the locals that
@@ -147,4 +170,43 @@ func (h *Handlers) storeZone(c *fiber.Ctx) (*time.Location, error) {
 // button of a shared device after sign-out.
 func private(c *fiber.Ctx) {
 	c.Set(fiber.HeaderCacheControl, "no-store")
+}
+
+// VersionQuery reads an order page's versions in the statement that reads
+// the session (auth.Rider): $3 is the order id, s.customer_id the signed-in
+// customer; no row when the order is not theirs.
+const VersionQuery = `SELECT o.page_version AS a, c.page_version AS b
+	FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = $3 AND o.customer_id = s.customer_id`
+
+// OrderPageID returns the order id of a GET of an order page
+// (/orders/{id}), for auth.Rider's Match.
+func OrderPageID(c *fiber.Ctx) (int64, bool) {
+	if c.Method() != fiber.MethodGet {
+		return 0, false
+	}
+	rest, ok := strings.CutPrefix(c.Path(), "/orders/")
+	if !ok || rest == "" || len(rest) > 18 {
+		return 0, false
+	}
+	for i := 0; i < len(rest); i++ {
+		if rest[i] < '0' || rest[i] > '9' {
+			return 0, false
+		}
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// riddenVersions is what KeepVersions stores for the handler.
+type riddenVersions struct {
+	order, customer int64 // whose order the read was scoped by
+	v               Versions
+	found           bool
+}
+
+// KeepVersions keeps what VersionQuery read for customer's view of order
+// id, for auth.Rider's Keep.
+func KeepVersions(c *fiber.Ctx, id, customer, orderVersion, customerVersion int64, found bool) {
+	c.Locals("portal.versions", riddenVersions{order: id, customer: customer,
+		v: Versions{Order: orderVersion, Customer: customerVersion}, found: found})
 }

@@ -102,11 +102,15 @@ func (s *Service) MyOrders(ctx context.Context, customerID int64, loc *time.Loca
 // Order returns the order page of one of the customer's orders. It returns a
 // fault.NotFound error for a missing order and for another customer's order.
 func (s *Service) Order(ctx context.Context, customerID, orderID int64, loc *time.Location) (OrderView, error) {
+	return s.orderAt(ctx, customerID, orderID, loc, s.now())
+}
+
+// orderAt is Order as of now.
+func (s *Service) orderAt(ctx context.Context, customerID, orderID int64, loc *time.Location, now time.Time) (OrderView, error) {
 	o, err := s.orders.Get(ctx, customerID, orderID)
 	if err != nil {
 		return OrderView{}, err
 	}
-	now := s.now()
 	statuses := make([]string, len(o.Shipments))
 	for i, sh := range o.Shipments {
 		statuses[i] = sh.Status

@@ -4,6 +4,8 @@ import (
 	"context"
 	"html/template"
 	"time"
+
+	"github.com/aftercare/aftercare/internal/pagecache"
 )
 
 // PanelData is what the order page's returns section (the partial
@@ -86,5 +88,25 @@ func (s *Service) panel(ctx context.Context, customerID, orderID int64) (Assessm
 	if err != nil {
 		return Assessment{}, p, nil, err
 	}
-	return Assess(f.Facts, p, s.now(), loc), p, f.Returns, nil
+	now := s.now()
+	// Kept rendered with the order page (internal/pagecache): it shows the
+	// order, its returns and the settings, all under the page's key, and
+	// the clock, which changes it only when a delivery's window closes.
+	pagecache.Stable(ctx)
+	pagecache.Until(ctx, nextWindowEnd(f.Facts, p.Days(), now, loc))
+	return Assess(f.Facts, p, now, loc), p, f.Returns, nil
+}
+
+// nextWindowEnd is the first instant after now at which one of the
+// order's return windows closes, zero when none is open.
+func nextWindowEnd(o OrderFacts, days int, now time.Time, loc *time.Location) time.Time {
+	var next time.Time
+	for _, l := range o.Lines {
+		for _, d := range l.Deliveries {
+			if end := WindowEnd(d.At, days, loc); now.Before(end) && (next.IsZero() || end.Before(next)) {
+				next = end
+			}
+		}
+	}
+	return next
 }

@@ -159,6 +159,11 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 		// The referral landing caches codes and the program for seconds
 		// already; its store branding may be a second old too.
 		RelaxedSettings: []string{"/r/"},
+		// Referral landings are counted in the metrics and recorded as
+		// visits; only their failures go to the access log.
+		QuietPaths: []string{"/r/"},
+		// The shopper's order pages read the settings epochs with the session.
+		SessionSettings: []string{"/orders"},
 		TrustedProxies:  cfg.TrustedProxies,
 	})
 	// Public routes first: webhooks, the storefront's read API, referral links.
@@ -184,6 +189,8 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 		mount(admin)
 	}
 
+	// The order page's versions are read with the session.
+	sessions.Ride(auth.Rider{Match: portal.OrderPageID, Query: portal.VersionQuery, Keep: portal.KeepVersions})
 	app.Use(sessions.Load)
 	if cfg.DevMode {
 		mail.DevMailbox(pool).Routes(app)

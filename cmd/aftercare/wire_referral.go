@@ -48,8 +48,11 @@ func wireReferral(w *wiring) error {
 		w.composers[kind] = c
 	}
 	h := referral.NewHandlers(svc, w.cfg.SecureCookies)
+	// Rendered on every view (the program is cached by TTL, not under the
+	// page's key); the same program is rendered once (portal.MemoRender).
+	panelRender := portal.MemoRender(w.views.Partial)
 	w.panels = append(w.panels, portal.PanelFunc(func(ctx context.Context, _ portal.PanelContext) (template.HTML, error) {
-		return svc.Panel(ctx, w.views.Partial)
+		return svc.Panel(ctx, panelRender)
 	}))
 	w.public = append(w.public, func(app *fiber.App) { h.PublicRoutes(app) })
 	w.shopper = append(w.shopper, func(app *fiber.App) { h.ShopperRoutes(app) })

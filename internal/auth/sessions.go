@@ -18,6 +18,7 @@ import (
 
 	"github.com/aftercare/aftercare/internal/db"
 	"github.com/aftercare/aftercare/internal/fault"
+	"github.com/aftercare/aftercare/internal/settings"
 )
 
 // SessionCookie is the name of the cookie that carries the session id.
@@ -39,8 +40,40 @@ type Sessions struct {
 	db     *sqlx.DB
 	secure bool
 	ttl    time.Duration
-	// lookup is the read every signed-in request makes, prepared.
-	lookup *db.Stmt
+	// lookup is the read every signed-in request makes, prepared;
+	// lookupEpochs is the same read with the settings epochs, for requests
+	// whose settings view waits for them (settings.Defer).
+	lookup, lookupEpochs *db.Stmt
+	// rider and lookupRider: see Ride.
+	rider       *Rider
+	lookupRider *db.Stmt
+}
+
+// Rider is the first read of one kind of page (the order page's versions),
+// made in the statement that reads the session so that the page saves a
+// round trip. It reads in the same snapshot as the session, scoped by the
+// session's customer, so it checks what the page's own read would.
+type Rider struct {
+	// Match returns the read's argument for this request (an order id),
+	// or false when the rider has nothing to read for it.
+	Match func(c *fiber.Ctx) (int64, bool)
+	// Query selects at most one row of two bigint columns, a and b, for
+	// the argument $3 and the session's customer s.customer_id (NULL for
+	// an unknown session, so it must then select nothing). It runs as a
+	// LATERAL subquery.
+	Query string
+	// Keep receives what Query read for the session's customer (found
+	// false: no row) for a live session, before the page's handlers run.
+	Keep func(c *fiber.Ctx, arg, customerID, a, b int64, found bool)
+}
+
+// Ride makes the session read also read r; call it before serving.
+func (s *Sessions) Ride(r Rider) {
+	s.rider = &r
+	s.lookupRider = db.NewStmt(s.db, `SELECT s.customer_id, COALESCE(s.last_seen_at < now() - make_interval(secs => $2), false) AS stale,
+		s.id_hash IS NOT NULL AS found, `+settings.EpochColumns+`, r.a AS rider_a, r.b AS rider_b
+		FROM (SELECT 1) one LEFT JOIN sessions s ON s.id_hash = $1 AND s.expires_at > now()
+		LEFT JOIN LATERAL (`+r.Query+`) r ON true`)
 }
 
 // NewSessions returns the session store; secure marks the cookie Secure
@@ -48,7 +81,59 @@ type Sessions struct {
 func NewSessions(pool *sqlx.DB, secure bool) *Sessions {
 	return &Sessions{db: pool, secure: secure, ttl: ShopperSessionTTL,
 		lookup: db.NewStmt(pool, `SELECT customer_id, last_seen_at < now() - make_interval(secs => $2) AS stale
-			FROM sessions WHERE id_hash = $1 AND expires_at > now()`)}
+			FROM sessions WHERE id_hash = $1 AND expires_at > now()`),
+		// One row whether or not the session exists: the epochs always.
+		lookupEpochs: db.NewStmt(pool, `SELECT s.customer_id, COALESCE(s.last_seen_at < now() - make_interval(secs => $2), false) AS stale,
+			s.id_hash IS NOT NULL AS found, `+settings.EpochColumns+`
+			FROM (SELECT 1) one LEFT JOIN sessions s ON s.id_hash = $1 AND s.expires_at > now()`)}
+}
+
+// sessionRow is what the lookups read.
+type sessionRow struct {
+	CustomerID sql.NullInt64 `db:"customer_id"`
+	Stale      bool          `db:"stale"`
+	Found      bool          `db:"found"`
+	Settings   int64         `db:"settings_epoch"`
+	Catalog    int64         `db:"catalog_epoch"`
+	RiderA     sql.NullInt64 `db:"rider_a"`
+	RiderB     sql.NullInt64 `db:"rider_b"`
+}
+
+// find reads the session with hash. When the request's settings view waits
+// for its epochs (settings.Defer), it reads them in the same statement and
+// settles the view, whether or not the session exists; so does the
+// statement that carries the rider (Ride) for a request it matches.
+func (s *Sessions) find(c *fiber.Ctx, hash []byte) (sessionRow, bool, error) {
+	ctx := c.UserContext()
+	var row sessionRow
+	if s.rider != nil {
+		if arg, ok := s.rider.Match(c); ok {
+			if err := s.lookupRider.GetContext(ctx, &row, hash, touchEvery.Seconds(), arg); err != nil {
+				return row, false, err
+			}
+			if err := settings.Settle(ctx, settings.Epochs{Settings: row.Settings, Catalog: row.Catalog}); err != nil {
+				return row, false, err
+			}
+			if row.Found && row.CustomerID.Valid {
+				s.rider.Keep(c, arg, row.CustomerID.Int64, row.RiderA.Int64, row.RiderB.Int64, row.RiderA.Valid && row.RiderB.Valid)
+			}
+			return row, row.Found, nil
+		}
+	}
+	if !settings.Pending(ctx) {
+		err := s.lookup.GetContext(ctx, &row, hash, touchEvery.Seconds())
+		if errors.Is(err, sql.ErrNoRows) {
+			return row, false, nil
+		}
+		return row, err == nil, err
+	}
+	if err := s.lookupEpochs.GetContext(ctx, &row, hash, touchEvery.Seconds()); err != nil {
+		return row, false, err
+	}
+	if err := settings.Settle(ctx, settings.Epochs{Settings: row.Settings, Catalog: row.Catalog}); err != nil {
+		return row, false, err
+	}
+	return row, row.Found, nil
 }
 
 // Load is middleware: it reads the session cookie and, for a live session,
@@ -56,25 +141,24 @@ func NewSessions(pool *sqlx.DB, secure bool) *Sessions {
 // unknown cookie is cleared. Database errors fail the request.
 func (s *Sessions) Load(c *fiber.Ctx) error {
 	raw := c.Cookies(SessionCookie)
-	if raw == "" {
-		return c.Next()
-	}
-	if len(raw) != sessionIDLen {
-		s.clearCookie(c)
+	if raw == "" || len(raw) != sessionIDLen {
+		if raw != "" {
+			s.clearCookie(c)
+		}
+		// Nothing to read here: a deferred settings view reads its epochs alone.
+		if err := settings.SettleNow(c.UserContext()); err != nil {
+			return err
+		}
 		return c.Next()
 	}
 	hash := hashID(raw)
-	var row struct {
-		CustomerID sql.NullInt64 `db:"customer_id"`
-		Stale      bool          `db:"stale"`
-	}
-	err := s.lookup.GetContext(c.UserContext(), &row, hash, touchEvery.Seconds())
-	if errors.Is(err, sql.ErrNoRows) {
-		s.clearCookie(c)
-		return c.Next()
-	}
+	row, found, err := s.find(c, hash)
 	if err != nil {
 		return fmt.Errorf("auth: load session: %w", err)
+	}
+	if !found {
+		s.clearCookie(c)
+		return c.Next()
 	}
 	if row.Stale {
 		var expires time.Time

@@ -6,6 +6,8 @@ import (
 	"html/template"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/aftercare/aftercare/internal/pagecache"
 )
 
 // maxRecommendations is how many products an email or the order page shows.
@@ -66,8 +68,15 @@ type Partials interface {
 // or nothing when there is nothing to recommend or recommendations are off.
 func (e *Engine) OrderPanel(ctx context.Context, views Partials, customerID, orderID int64) (template.HTML, error) {
 	set, err := LoadSettings(ctx, e.db)
-	if err != nil || !set.RecommendEnabled {
+	if err != nil {
 		return "", err
+	}
+	// Kept rendered with the order page: the settings are under its key,
+	// and the cached recommendations report when they expire (pagecache
+	// Until), so the rendering is kept no longer than they are.
+	pagecache.Stable(ctx)
+	if !set.RecommendEnabled {
+		return "", nil
 	}
 	// Kept per order page version, and at most a minute: what the customer
 	// owns also moves with their other orders, which that version does not

@@ -89,7 +89,18 @@ func (c *Cache[T]) WithMaxAge(d time.Duration) *Cache[T] {
 // Load returns the value cached for the key in ctx, or calls load and keeps
 // its answer under that key. Without a key for orderID in ctx (a caller
 // other than the order page, a test) it just calls load.
+//
+// With a maximum age, the value's expiry is reported to the section being
+// rendered under ctx (Until), so that a rendering made from it is not kept
+// longer than the value itself.
 func (c *Cache[T]) Load(ctx context.Context, orderID int64, load func() (T, error)) (T, error) {
+	return c.LoadIf(ctx, orderID, nil, load)
+}
+
+// LoadIf is Load that also treats a cached value as a miss when fresh (if
+// not nil) reports false for it: for values that hold only for a while,
+// such as a rendering that speaks of "today".
+func (c *Cache[T]) LoadIf(ctx context.Context, orderID int64, fresh func(T) bool, load func() (T, error)) (T, error) {
 	k, ok := KeyFrom(ctx)
 	if !ok || k.Order != orderID {
 		return load()
@@ -98,13 +109,20 @@ func (c *Cache[T]) Load(ctx context.Context, orderID int64, load func() (T, erro
 	e, hit := c.m[orderID]
 	c.mu.Unlock()
 	Lookups.Add(1)
-	if hit && e.key == k && (c.maxAge == 0 || time.Since(e.at) < c.maxAge) {
+	if hit && e.key == k && (c.maxAge == 0 || time.Since(e.at) < c.maxAge) && (fresh == nil || fresh(e.val)) {
 		Hits.Add(1)
+		if c.maxAge > 0 {
+			Until(ctx, e.at.Add(c.maxAge))
+		}
 		return e.val, nil
 	}
 	v, err := load()
 	if err != nil {
 		return v, err
+	}
+	now := time.Now()
+	if c.maxAge > 0 {
+		Until(ctx, now.Add(c.maxAge))
 	}
 	c.mu.Lock()
 	if _, had := c.m[orderID]; !had && len(c.m) >= c.max {
@@ -119,7 +137,7 @@ func (c *Cache[T]) Load(ctx context.Context, orderID int64, load func() (T, erro
 			n--
 		}
 	}
-	c.m[orderID] = entry[T]{key: k, val: v, at: time.Now()}
+	c.m[orderID] = entry[T]{key: k, val: v, at: now}
 	c.mu.Unlock()
 	return v, nil
 }
@@ -129,4 +147,76 @@ func (c *Cache[T]) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.m)
+}
+
+// A Span follows one section of a page while it is rendered: whether the
+// section said it may be kept (Stable) and until when what it rendered
+// stays true of the clock (Until). A rendering depends on the clock when it
+// speaks of "today", of a window that closes, or shows a value kept for a
+// limited time; such a section reports the first instant at which it would
+// render differently. Sections render in one goroutine each, but a Span is
+// safe for concurrent use anyway.
+type Span struct {
+	mu     sync.Mutex
+	stable bool
+	until  time.Time // zero: no limit
+}
+
+type spanKey struct{}
+
+// Track returns ctx carrying a new Span for the section about to be
+// rendered under it.
+func Track(ctx context.Context) (context.Context, *Span) {
+	s := &Span{}
+	return context.WithValue(ctx, spanKey{}, s), s
+}
+
+// Stable declares that the section rendered under ctx shows nothing but
+// what the page's Key names and the clock (reported with Until): it may be
+// kept as rendered under that Key. A section that reads anything else (a
+// value kept for a time, another customer's data, the request) must not
+// call it, and is rendered afresh for every view. Without a Span in ctx it
+// does nothing.
+func Stable(ctx context.Context) {
+	if s, ok := ctx.Value(spanKey{}).(*Span); ok {
+		s.mu.Lock()
+		s.stable = true
+		s.mu.Unlock()
+	}
+}
+
+// Until reports that what the section rendered under ctx shows holds only
+// before t: from t on it would render differently. The earliest report
+// counts. Without a Span in ctx it does nothing.
+func Until(ctx context.Context, t time.Time) {
+	if s, ok := ctx.Value(spanKey{}).(*Span); ok {
+		s.mu.Lock()
+		if s.until.IsZero() || t.Before(s.until) {
+			s.until = t
+		}
+		s.mu.Unlock()
+	}
+}
+
+// Stable reports whether the section declared itself keepable.
+func (s *Span) Stable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stable
+}
+
+// Until is the first instant at which the section would render
+// differently; zero when the clock does not matter to it.
+func (s *Span) Until() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.until
+}
+
+// Earlier returns the earlier of two Until instants, zero meaning never.
+func Earlier(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
 }

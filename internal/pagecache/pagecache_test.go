@@ -76,3 +76,67 @@ func TestMaxAgeExpires(t *testing.T) {
 		t.Fatalf("an entry older than its max age was served")
 	}
 }
+
+func TestSpansCollectStabilityAndTheEarliestInstant(t *testing.T) {
+	ctx, span := Track(context.Background())
+	if span.Stable() || !span.Until().IsZero() {
+		t.Fatal("a new span is stable or limited")
+	}
+	t0 := time.Date(2026, 3, 4, 5, 0, 0, 0, time.UTC)
+	Until(ctx, t0.Add(time.Hour))
+	Until(ctx, t0)
+	Until(ctx, t0.Add(2*time.Hour))
+	Stable(ctx)
+	if !span.Stable() || !span.Until().Equal(t0) {
+		t.Fatalf("stable %v until %v, want true and %v", span.Stable(), span.Until(), t0)
+	}
+	// Without a span nothing happens (and nothing panics).
+	Stable(context.Background())
+	Until(context.Background(), t0)
+	if got := Earlier(time.Time{}, t0); !got.Equal(t0) {
+		t.Fatalf("Earlier(never, t0) = %v", got)
+	}
+	if got := Earlier(t0, time.Time{}); !got.Equal(t0) {
+		t.Fatalf("Earlier(t0, never) = %v", got)
+	}
+}
+
+// TestAValueKeptForAWhileLimitsTheSectionMadeFromIt: a rendering made from a
+// value with a maximum age must not outlive the value.
+func TestAValueKeptForAWhileLimitsTheSectionMadeFromIt(t *testing.T) {
+	c := New[string](0).WithMaxAge(time.Minute)
+	key := WithKey(context.Background(), Key{Order: 7, Version: 1})
+	ctx, span := Track(key)
+	start := time.Now()
+	c.Load(ctx, 7, func() (string, error) { return "v", nil })
+	if u := span.Until(); u.Before(start.Add(time.Minute)) || u.After(time.Now().Add(time.Minute)) {
+		t.Fatalf("after a load: until %v, want a minute after the load", u)
+	}
+	ctx, span = Track(key)
+	c.Load(ctx, 7, func() (string, error) { t.Fatal("not served from the cache"); return "", nil })
+	if span.Until().IsZero() || span.Until().After(time.Now().Add(time.Minute)) {
+		t.Fatalf("after a hit: until %v", span.Until())
+	}
+	// Without a maximum age the cache says nothing about the clock.
+	plain := New[string](0)
+	ctx, span = Track(key)
+	plain.Load(ctx, 7, func() (string, error) { return "v", nil })
+	if !span.Until().IsZero() {
+		t.Fatalf("until %v without a maximum age", span.Until())
+	}
+}
+
+func TestLoadIfTreatsAStaleValueAsAMiss(t *testing.T) {
+	c := New[int](0)
+	ctx := WithKey(context.Background(), Key{Order: 7, Version: 1})
+	loads := 0
+	load := func() (int, error) { loads++; return loads, nil }
+	fresh := func(v int) bool { return v >= 2 }
+	c.LoadIf(ctx, 7, fresh, load) // 1, kept
+	if v, _ := c.LoadIf(ctx, 7, fresh, load); v != 2 {
+		t.Fatalf("a value fresh said no to was served: %d", v)
+	}
+	if v, _ := c.LoadIf(ctx, 7, fresh, load); v != 2 || loads != 2 {
+		t.Fatalf("got %d after %d loads, want 2 from the cache", v, loads)
+	}
+}

@@ -48,6 +48,10 @@ type view struct {
 	// dirty is set when the request itself saved settings: from then on it
 	// reads them from the database, never from what it cached before.
 	dirty atomic.Bool
+	// pending is set while a view begun with Defer has no epochs yet; it
+	// serves nothing from the cache until Settle or SettleNow.
+	pending atomic.Bool
+	settle  func(context.Context) error
 }
 
 type viewKey struct{}
@@ -59,11 +63,7 @@ func (c *Cache) Begin(ctx context.Context) (context.Context, Epochs, error) {
 	if err := c.epochs.GetContext(ctx, &e); err != nil {
 		return ctx, e, fmt.Errorf("settings: epochs: %w", err)
 	}
-	c.mu.Lock()
-	if e.Settings >= c.read.Settings {
-		c.read, c.readAt = e, time.Now()
-	}
-	c.mu.Unlock()
+	c.saw(e)
 	return context.WithValue(ctx, viewKey{}, &view{c: c, epochs: e}), e, nil
 }
 
@@ -84,13 +84,78 @@ func (c *Cache) BeginRelaxed(ctx context.Context) (context.Context, Epochs, erro
 	return context.WithValue(ctx, viewKey{}, &view{c: c, epochs: e}), e, nil
 }
 
+// Defer returns ctx carrying a view of the cache whose epochs are read
+// later, in the statement that reads the session (auth.Sessions.Load), to
+// save the request a round trip: that statement selects EpochColumns and
+// calls Settle, which then calls onSettle (the server puts the store's
+// branding in the view locals there). Until settled the view serves
+// nothing from memory, and EpochsFrom reports none.
+func (c *Cache) Defer(ctx context.Context, onSettle func(context.Context) error) context.Context {
+	v := &view{c: c, settle: onSettle}
+	v.pending.Store(true)
+	return context.WithValue(ctx, viewKey{}, v)
+}
+
+// EpochColumns selects the epochs as the columns settings_epoch and
+// catalog_epoch, for a statement that reads them for Settle together with
+// what it reads itself (one snapshot, one round trip).
+const EpochColumns = `COALESCE((SELECT epoch FROM cache_epochs WHERE name = 'settings'), 0) AS settings_epoch,
+	COALESCE((SELECT epoch FROM cache_epochs WHERE name = 'catalog'), 0) AS catalog_epoch`
+
+// Pending reports whether ctx carries a view begun with Defer and not
+// settled yet.
+func Pending(ctx context.Context) bool {
+	v, ok := ctx.Value(viewKey{}).(*view)
+	return ok && v.pending.Load()
+}
+
+// Settle gives the deferred view in ctx the epochs e, read (EpochColumns)
+// by the caller's own statement during this request, and runs what Defer
+// was given to run then. It does nothing for a view that is not pending.
+func Settle(ctx context.Context, e Epochs) error {
+	v, ok := ctx.Value(viewKey{}).(*view)
+	if !ok || !v.pending.Load() {
+		return nil
+	}
+	v.c.saw(e)
+	v.epochs = e
+	v.pending.Store(false)
+	if v.settle != nil {
+		return v.settle(ctx)
+	}
+	return nil
+}
+
+// SettleNow reads the epochs for the deferred view in ctx, when the
+// statement that would have read them does not run (no session cookie).
+func SettleNow(ctx context.Context) error {
+	v, ok := ctx.Value(viewKey{}).(*view)
+	if !ok || !v.pending.Load() {
+		return nil
+	}
+	var e Epochs
+	if err := v.c.epochs.GetContext(ctx, &e); err != nil {
+		return fmt.Errorf("settings: epochs: %w", err)
+	}
+	return Settle(ctx, e)
+}
+
+// saw notes epochs read by a request, for BeginRelaxed.
+func (c *Cache) saw(e Epochs) {
+	c.mu.Lock()
+	if e.Settings >= c.read.Settings {
+		c.read, c.readAt = e, time.Now()
+	}
+	c.mu.Unlock()
+}
+
 const epochsSQL = `SELECT
 	COALESCE((SELECT epoch FROM cache_epochs WHERE name = 'settings'), 0) AS settings,
 	COALESCE((SELECT epoch FROM cache_epochs WHERE name = 'catalog'), 0) AS catalog`
 
 // EpochsFrom returns the epochs Begin read for this request.
 func EpochsFrom(ctx context.Context) (Epochs, bool) {
-	if v, ok := ctx.Value(viewKey{}).(*view); ok {
+	if v, ok := ctx.Value(viewKey{}).(*view); ok && !v.pending.Load() {
 		return v.epochs, true
 	}
 	return Epochs{}, false
@@ -102,7 +167,7 @@ func EpochsFrom(ctx context.Context) (Epochs, bool) {
 // not saved settings itself.
 func cached(ctx context.Context, q any) *view {
 	v, ok := ctx.Value(viewKey{}).(*view)
-	if !ok || v.dirty.Load() {
+	if !ok || v.dirty.Load() || v.pending.Load() {
 		return nil
 	}
 	if _, pool := q.(*sqlx.DB); !pool {
