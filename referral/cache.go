@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/aftercare/aftercare/referral/program"
 )
@@ -19,6 +21,11 @@ import (
 // instance, or in the database directly, shows within this time. Five
 // seconds of a paused program still showing its offer is harmless: the claim
 // (POST /r/{code}) and attribution always read the database.
+//
+// Codes and the program in use are read again in the background in the
+// second half of their five seconds (codes in batches), so a landing in use
+// does not wait for its read; a refreshed entry's five seconds count from its
+// new read.
 const DefaultCacheTTL = 5 * time.Second
 
 // maxCachedCodes bounds the memory of the code cache; past it, expired
@@ -40,6 +47,16 @@ type ttlCache[K comparable, V any] struct {
 	// gen moves with every forget, so a load that began before it does not
 	// store what it read.
 	gen uint64
+
+	// refresh, when set, reads keys again in one call: a key asked for in
+	// the second half of its life is read again in the background (see
+	// refreshDue), so a key in use does not expire and no request waits for
+	// its read. The age of a refreshed value still counts from before the
+	// read. It returns the values of the keys it found; the others expire.
+	refresh    func(ctx context.Context, keys []K) (map[K]V, error)
+	due        map[K]struct{}
+	refreshing bool
+	log        *slog.Logger
 }
 
 type ttlItem[V any] struct {
@@ -63,6 +80,9 @@ func (c *ttlCache[K, V]) get(ctx context.Context, k K, load func(context.Context
 	c.mu.Lock()
 	now := c.now()
 	if it, ok := c.items[k]; ok && now.Before(it.until) {
+		if c.refresh != nil && it.until.Sub(now) < c.ttl/2 {
+			c.schedule(k)
+		}
 		c.mu.Unlock()
 		return it.v, nil
 	}
@@ -102,6 +122,69 @@ func (c *ttlCache[K, V]) get(ctx context.Context, k K, load func(context.Context
 	c.mu.Unlock()
 	close(call.done)
 	return call.v, call.err
+}
+
+// schedule queues k for the background refresh, starting it when it is
+// not running. Called with mu held.
+func (c *ttlCache[K, V]) schedule(k K) {
+	if _, ok := c.due[k]; ok {
+		return
+	}
+	if c.due == nil {
+		c.due = map[K]struct{}{}
+	}
+	c.due[k] = struct{}{}
+	if !c.refreshing {
+		c.refreshing = true
+		go c.refreshDue()
+	}
+}
+
+// refreshDue reads the keys queued by schedule, all of them in one call,
+// until none is left: keys queued during a read go in the next one. A
+// failed read leaves its keys to expire (the next request reads them
+// itself) and pauses the refresh a moment.
+func (c *ttlCache[K, V]) refreshDue() {
+	for {
+		c.mu.Lock()
+		if len(c.due) == 0 {
+			c.refreshing = false
+			c.mu.Unlock()
+			return
+		}
+		keys := make([]K, 0, len(c.due))
+		for k := range c.due {
+			keys = append(keys, k)
+		}
+		clear(c.due)
+		gen, start := c.gen, c.now()
+		c.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		vals, err := c.refresh(ctx, keys)
+		cancel()
+		if err != nil {
+			if c.log != nil {
+				c.log.Warn("referral: read the kept landing data again (each entry is read when it expires)", "error", err)
+			}
+			time.Sleep(c.ttl / 10)
+			continue
+		}
+		until := start.Add(c.ttl)
+		c.mu.Lock()
+		if gen == c.gen {
+			for k, v := range vals {
+				// A read made since by a request may be newer.
+				if it, ok := c.items[k]; !ok || it.until.Before(until) {
+					if !ok && len(c.items) >= c.max {
+						c.evict(start)
+					}
+					c.items[k] = ttlItem[V]{v: v, until: until}
+				}
+			}
+		}
+		c.mu.Unlock()
+	}
 }
 
 // evict makes room: expired entries first, then arbitrary ones (Go's map
@@ -156,8 +239,9 @@ func (c *ttlCache[K, V]) forget() {
 // referrer's name, or known false for a code that does not exist (kept too,
 // so a mistyped or guessed code does not cost a read per hit).
 type landingCode struct {
-	code  Code
-	name  string
+	code Code
+	// first is the first word of the referrer's name, as the landing shows it.
+	first string
 	known bool
 }
 
@@ -182,9 +266,23 @@ type landingCache struct {
 	programs *ttlCache[struct{}, programView]
 }
 
-func newLandingCache(ttl time.Duration) *landingCache {
-	return &landingCache{ttl: ttl, codes: newTTLCache[string, landingCode](ttl, maxCachedCodes),
+// newLandingCache is the cache over db; codes and the program in use are
+// read again in the background before they expire, codes in batches.
+func newLandingCache(db *sqlx.DB, log *slog.Logger, ttl time.Duration) *landingCache {
+	lc := &landingCache{ttl: ttl, codes: newTTLCache[string, landingCode](ttl, maxCachedCodes),
 		programs: newTTLCache[struct{}, programView](ttl, 1)}
+	lc.codes.log, lc.programs.log = log, log
+	lc.codes.refresh = func(ctx context.Context, keys []string) (map[string]landingCode, error) {
+		return loadLandingCodes(ctx, db, keys)
+	}
+	lc.programs.refresh = func(ctx context.Context, _ []struct{}) (map[struct{}]programView, error) {
+		p, err := program.Load(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		return map[struct{}]programView{{}: newProgramView(p)}, nil
+	}
+	return lc
 }
 
 // setClock makes both caches tell time by now (tests).
@@ -207,12 +305,19 @@ func plausibleCode(s string) bool {
 	return true
 }
 
+// landingCodeRow is a code and its referrer's name.
+type landingCodeRow struct {
+	Code
+	Name string `db:"name"`
+}
+
+func (r landingCodeRow) landingCode() landingCode {
+	return landingCode{code: r.Code, first: firstName(r.Name), known: true}
+}
+
 // loadLandingCode reads a code and its referrer's name in one statement.
 func loadLandingCode(ctx context.Context, q sqlx.QueryerContext, code string) (landingCode, error) {
-	var row struct {
-		Code
-		Name string `db:"name"`
-	}
+	var row landingCodeRow
 	err := sqlx.GetContext(ctx, q, &row, `SELECT c.id, c.customer_id, c.code, c.disabled_at, c.created_at, u.name
 		FROM referral_codes c JOIN customers u ON u.id = c.customer_id WHERE c.code = $1`, code)
 	if err != nil {
@@ -221,5 +326,24 @@ func loadLandingCode(ctx context.Context, q sqlx.QueryerContext, code string) (l
 		}
 		return landingCode{}, fmt.Errorf("referral: code %q: %w", code, err)
 	}
-	return landingCode{code: row.Code, name: row.Name, known: true}, nil
+	return row.landingCode(), nil
+}
+
+// loadLandingCodes is loadLandingCode of many codes in one statement; a code
+// that does not exist is there as unknown.
+func loadLandingCodes(ctx context.Context, q sqlx.QueryerContext, codes []string) (map[string]landingCode, error) {
+	var rows []landingCodeRow
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT c.id, c.customer_id, c.code, c.disabled_at, c.created_at, u.name
+		FROM referral_codes c JOIN customers u ON u.id = c.customer_id WHERE c.code = ANY($1)`, pq.Array(codes))
+	if err != nil {
+		return nil, fmt.Errorf("referral: %d codes: %w", len(codes), err)
+	}
+	out := make(map[string]landingCode, len(codes))
+	for _, c := range codes {
+		out[c] = landingCode{}
+	}
+	for _, r := range rows {
+		out[r.Code.Code] = r.landingCode()
+	}
+	return out, nil
 }

@@ -25,7 +25,7 @@ type Handlers struct {
 	secure bool
 	// pages keeps rendered landings (see page.go); nil without the
 	// service's cache.
-	pages *ttlCache[pageKey, *landingPage]
+	pages *keptPages
 	// noPages is set once a landing could not be cut at its holes: the
 	// templates changed, every landing is rendered from then on.
 	noPages atomic.Bool
@@ -36,7 +36,7 @@ type Handlers struct {
 func NewHandlers(svc *Service, secureCookies bool) *Handlers {
 	h := &Handlers{svc: svc, secure: secureCookies}
 	if svc.cache != nil {
-		h.pages = newPageCache(svc.cache.ttl)
+		h.pages = newKeptPages()
 	}
 	return h
 }

@@ -109,7 +109,7 @@ func (s *Service) cachedLanding(ctx context.Context, code string) (Landing, erro
 	if err != nil {
 		return Landing{}, err
 	}
-	return Landing{Code: lc.code, ReferrerName: firstName(lc.name), Program: pv.p, Available: pv.p.Enabled && lc.code.DisabledAt == nil,
+	return Landing{Code: lc.code, ReferrerName: lc.first, Program: pv.p, Available: pv.p.Enabled && lc.code.DisabledAt == nil,
 		Offer: pv.offer, terms: pv.terms}, nil
 }
 

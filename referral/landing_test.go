@@ -23,6 +23,11 @@ func TestTheFriendLandingGivesASingleUseCode(t *testing.T) {
 		!strings.Contains(page, `action="/r/`+jane.Code+`"`) {
 		t.Fatalf("landing: %d\n%s", resp.StatusCode, page)
 	}
+	// Nothing to copy yet, so no copy script: the page and its headers fit
+	// in one write of the server's 4 KB buffer.
+	if strings.Contains(page, "<script") {
+		t.Errorf("the plain landing carries a script:\n%s", page)
+	}
 	device := cookie(resp, deviceCookie)
 	if device == "" || w.count(`SELECT count(*) FROM referral_visits WHERE device_id = $1`, device) != 1 {
 		t.Fatalf("visit not recorded with a device cookie (%q)", device)
@@ -38,6 +43,9 @@ func TestTheFriendLandingGivesASingleUseCode(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(page, ref.Code()) || !strings.HasPrefix(ref.Code(), "JANE") ||
 		!strings.Contains(page, "https://shop.example/?discount="+ref.Code()) {
 		t.Fatalf("after the claim: %d (code %q)\n%s", resp.StatusCode, ref.Code(), page)
+	}
+	if !strings.Contains(page, `data-copy="`+ref.Code()+`"`) || !strings.Contains(page, `<script nonce="`) {
+		t.Errorf("the claimed code has no copy button and script:\n%s", page)
 	}
 	if ref.FriendEmail != "sam@example.net" || ref.DeviceID != device || ref.StripePromotionCodeID == "" || ref.Status != Invited {
 		t.Fatalf("referral %+v", ref)

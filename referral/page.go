@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"html/template"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -14,7 +14,7 @@ import (
 	"github.com/aftercare/aftercare/referral/program"
 )
 
-// maxCachedPages bounds the rendered landings kept (about 5 KB each).
+// maxCachedPages bounds the rendered landings kept (about 2 KB each).
 const maxCachedPages = 2000
 
 // The landing's page is rendered once for what it shows and kept, with two
@@ -109,17 +109,56 @@ func (p *landingPage) write(c *fiber.Ctx, status int, csrf, nonce string) {
 var attrTemplate = template.Must(template.New("attr").Parse(`<p a="{{.}}">`))
 
 // attrEscape is s as html/template writes it in a double-quoted attribute.
-// Tokens and nonces are base64: letters, digits, - _ / pass as they are;
-// anything else (a nonce's +) goes through html/template itself.
+// Tokens and nonces are base64: letters, digits, - _ / pass as they are and
+// + is &#43; (html/template's attribute escaper); anything else goes
+// through html/template itself. About one nonce in three has a +: running
+// the template for it cost a twentieth of a hit.
 func attrEscape(s string) string {
-	plain := true
-	for i := 0; i < len(s) && plain; i++ {
-		b := s[i]
-		plain = b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_' || b == '/'
+	plus := 0
+	for i := 0; i < len(s); i++ {
+		switch attrClass[s[i]] {
+		case attrPlain:
+		case attrPlus:
+			plus++
+		default:
+			return attrEscapeTemplate(s)
+		}
 	}
-	if plain {
+	if plus == 0 {
 		return s
 	}
+	out := make([]byte, 0, len(s)+plus*(len(escapedPlus)-1))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '+' {
+			out = append(out, escapedPlus...)
+		} else {
+			out = append(out, s[i])
+		}
+	}
+	return string(out)
+}
+
+const (
+	attrOther = iota // html/template is asked
+	attrPlain        // written as it is
+	attrPlus         // written as escapedPlus
+)
+
+// attrClass sorts the bytes of a token or nonce for attrEscape.
+var attrClass = func() (t [256]uint8) {
+	for b := range t {
+		if b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_' || b == '/' {
+			t[b] = attrPlain
+		}
+	}
+	t['+'] = attrPlus
+	return t
+}()
+
+// escapedPlus is + as html/template writes it in an attribute.
+const escapedPlus = "&#43;"
+
+func attrEscapeTemplate(s string) string {
 	var b strings.Builder
 	if err := attrTemplate.Execute(&b, s); err != nil {
 		return template.HTMLEscapeString(s)
@@ -127,7 +166,49 @@ func attrEscape(s string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(b.String(), `<p a="`), `">`)
 }
 
-// newPageCache is the kept landings, for as long as the landing's reads.
-func newPageCache(ttl time.Duration) *ttlCache[pageKey, *landingPage] {
-	return newTTLCache[pageKey, *landingPage](ttl, maxCachedPages)
+// keptPages holds the rendered landings: per code, the one rendered last
+// and the key it was rendered from. The key holds everything the page shows,
+// so a kept page is used only for a request with the same key and needs no
+// expiry: when the store, the referrer's name or the program change, the
+// page is rendered again and replaces the old one. Looking a page up by its
+// code id and comparing the key costs less than hashing the whole key.
+type keptPages struct {
+	mu    sync.Mutex
+	pages map[int64]keptPage
+}
+
+type keptPage struct {
+	key  pageKey
+	page *landingPage
+}
+
+func newKeptPages() *keptPages {
+	return &keptPages{pages: map[int64]keptPage{}}
+}
+
+// peek returns the page kept for key.
+func (k *keptPages) peek(key pageKey) (*landingPage, bool) {
+	k.mu.Lock()
+	kp, ok := k.pages[key.codeID]
+	k.mu.Unlock()
+	if !ok || kp.key != key {
+		return nil, false
+	}
+	return kp.page, true
+}
+
+// put keeps page for key, in place of the code's earlier one; past
+// maxCachedPages codes, arbitrary ones (Go's map order) go first.
+func (k *keptPages) put(key pageKey, page *landingPage) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := k.pages[key.codeID]; !ok && len(k.pages) >= maxCachedPages {
+		for id := range k.pages {
+			if len(k.pages) < maxCachedPages*3/4 {
+				break
+			}
+			delete(k.pages, id)
+		}
+	}
+	k.pages[key.codeID] = keptPage{key: key, page: page}
 }

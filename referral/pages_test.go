@@ -163,3 +163,16 @@ func TestProgramSettingsAreForAdminsAndValidated(t *testing.T) {
 		t.Fatalf("saved %+v", p)
 	}
 }
+
+func TestAttrEscapeIsHTMLTemplates(t *testing.T) {
+	// Every character of base64 (both alphabets), alone and in runs, and
+	// some that only html/template itself escapes.
+	for _, s := range []string{
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_",
+		"+", "++a+", "a+b/c", "Ur2XV9bJmOA0ftNDfIYLJw", "x+y=", `a"b`, "<&>'", "é+",
+	} {
+		if got, want := attrEscape(s), attrEscapeTemplate(s); got != want {
+			t.Errorf("attrEscape(%q) = %q, html/template writes %q", s, got, want)
+		}
+	}
+}

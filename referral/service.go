@@ -97,7 +97,7 @@ func NewService(o Options) *Service {
 		s.suffix = defaultSuffix
 	}
 	if o.CacheTTL > 0 {
-		s.cache = newLandingCache(o.CacheTTL)
+		s.cache = newLandingCache(s.db, s.log, o.CacheTTL)
 	}
 	if o.VisitFlushEvery > 0 {
 		s.visits = newVisitBuffer(s.db, s.log, o.VisitFlushEvery)

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,10 +20,23 @@ import (
 )
 
 // fastClock is the clock of the landing's cache in these tests, moved by
-// hand.
-type fastClock struct{ t time.Time }
+// hand (set); the cache's background refresh reads it too.
+type fastClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *fastClock) now() time.Time { return c.t }
+func (c *fastClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fastClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
 
 // fast swaps the world's service for one as the server runs it: codes and
 // the program cached for DefaultCacheTTL by a clock of the test's own, and
@@ -148,16 +162,16 @@ func TestTheCachedLandingFollowsASwitchedOffCodeAndProgram(t *testing.T) {
 	// Switched off by another instance: this one serves what it read until
 	// the TTL is over, and then follows.
 	w.exec(`UPDATE referral_codes SET disabled_at = now() WHERE id = $1`, jane.ID)
-	clock.t = clock.t.Add(DefaultCacheTTL - time.Millisecond)
+	clock.set(clock.now().Add(DefaultCacheTTL - time.Millisecond))
 	if !available() {
 		t.Fatal("the cache was not used: the code was read again within the TTL")
 	}
-	clock.t = clock.t.Add(time.Millisecond)
+	clock.set(clock.now().Add(time.Millisecond))
 	if available() {
 		t.Fatalf("the code is still available %v after another instance switched it off", DefaultCacheTTL)
 	}
 	w.exec(`UPDATE referral_codes SET disabled_at = NULL WHERE id = $1`, jane.ID)
-	clock.t = clock.t.Add(DefaultCacheTTL)
+	clock.set(clock.now().Add(DefaultCacheTTL))
 
 	// The program paused elsewhere: the landing and the order page's panel
 	// follow within the TTL, reading nothing before it is over.
@@ -168,7 +182,7 @@ func TestTheCachedLandingFollowsASwitchedOffCodeAndProgram(t *testing.T) {
 	if !available() || !panel() {
 		t.Fatal("the program was read again within the TTL")
 	}
-	clock.t = clock.t.Add(DefaultCacheTTL)
+	clock.set(clock.now().Add(DefaultCacheTTL))
 	if available() || panel() {
 		t.Fatal("the paused program still shows after the TTL")
 	}
@@ -318,4 +332,80 @@ func settingsOf(t *testing.T, w *world) settings.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// waitRefreshed waits for the background refresh of c, if one runs, to end.
+func waitRefreshed[K comparable, V any](t *testing.T, c *ttlCache[K, V]) {
+	t.Helper()
+	for i := 0; ; i++ {
+		c.mu.Lock()
+		busy := c.refreshing
+		c.mu.Unlock()
+		if !busy {
+			return
+		}
+		if i == 3000 {
+			t.Fatal("the background refresh did not end in 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestACodeInUseIsReadAgainBeforeItExpires(t *testing.T) {
+	w := newWorld(t, false)
+	clock := w.fast()
+	jane := w.referrer("jane@example.com", "Jane Doe", order{})
+	ctx := context.Background()
+	available := func() bool {
+		t.Helper()
+		l, err := w.svc.Visit(ctx, jane.Code, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Available
+	}
+	start := clock.now()
+	if !available() {
+		t.Fatal("not available at first")
+	}
+	// Another instance switches the code off. Asked for in the second half
+	// of its life, the kept code is still served (read within the TTL), and
+	// read again in the background.
+	w.exec(`UPDATE referral_codes SET disabled_at = now() WHERE id = $1`, jane.ID)
+	clock.set(start.Add(DefaultCacheTTL - DefaultCacheTTL/10))
+	if !available() {
+		t.Fatal("the code was read again in the request, within the TTL")
+	}
+	waitRefreshed(t, w.svc.cache.codes)
+	if available() {
+		t.Fatal("the code asked for near its expiry was not read again")
+	}
+
+	// Switched on again elsewhere: the refreshed entry counts its age from
+	// its own read, served until then and read again after.
+	refreshed := clock.now()
+	w.exec(`UPDATE referral_codes SET disabled_at = NULL WHERE id = $1`, jane.ID)
+	clock.set(start.Add(DefaultCacheTTL + time.Millisecond))
+	if available() {
+		t.Fatal("the refreshed entry was not used past the first read's expiry")
+	}
+	clock.set(refreshed.Add(DefaultCacheTTL))
+	if !available() {
+		t.Fatalf("the code still shows switched off %v after it was read", DefaultCacheTTL)
+	}
+}
+
+func TestAKeptLandingFollowsTheStore(t *testing.T) {
+	w := newWorld(t, true)
+	w.exec(`UPDATE settings SET store_name = 'Kettle Co'`)
+	jane := w.referrer("jane@example.com", "Jane Doe", order{})
+	w.fast()
+	app := testApp(t, w)
+	for _, name := range []string{"Kettle Co", "Kettle Co", "Teapot Co"} {
+		w.exec(`UPDATE settings SET store_name = $1`, name)
+		resp, body := get(t, app, "/r/"+jane.Code, nil)
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "your first order at "+name) {
+			t.Fatalf("landing for %q: %d\n%s", name, resp.StatusCode, body)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,8 +57,11 @@ type visitBuffer struct {
 	mu       sync.Mutex
 	pending  []visit
 	inflight []visit // taken by the flush under way, not yet committed
-	dropped  int
-	closed   bool
+	// spare is the last flush's array, emptied: the next interval's
+	// visits go there instead of growing a new one from nothing.
+	spare   []visit
+	dropped int
+	closed  bool
 
 	flushMu   sync.Mutex // one flush at a time, so visits are written in order
 	stop      chan struct{}
@@ -114,7 +118,7 @@ func (b *visitBuffer) flush(ctx context.Context) error {
 	defer b.flushMu.Unlock()
 	b.mu.Lock()
 	batch, dropped := b.pending, b.dropped
-	b.pending, b.inflight, b.dropped = nil, batch, 0
+	b.pending, b.inflight, b.dropped, b.spare = b.spare, batch, 0, nil
 	b.mu.Unlock()
 	if dropped > 0 {
 		b.log.Warn("referral: visits dropped, the buffer was full", "dropped", dropped)
@@ -132,6 +136,9 @@ func (b *visitBuffer) flush(ctx context.Context) error {
 			batch = batch[len(batch)-room:]
 		}
 		b.pending = append(batch, b.pending...)
+	} else if cap(batch) <= 4*visitChunk {
+		clear(batch) // the device ids, for the collector
+		b.spare = batch[:0]
 	}
 	b.mu.Unlock()
 	return err
@@ -174,55 +181,103 @@ func (b *visitBuffer) first(codeID int64, deviceID string, since time.Time) (tim
 
 // insertVisits writes visits with one statement per visitChunk rows. As
 // recordVisit, it keeps a device's repeated visits of a code within
-// visitRepeat as one: among the batch here, against the table in SQL.
+// visitRepeat as one: among the batch here, against the table in SQL. It
+// does not change visits (the buffer's first reads them meanwhile).
+//
+// Visits of new devices (most of them: a link is mostly opened by people
+// who never came before) are each the first of their device, so they are
+// written as they are, unsorted and without the look for earlier visits;
+// only visits of devices seen before, and the new devices they follow up
+// within this batch, are sorted and thinned out.
 func insertVisits(ctx context.Context, q sqlx.ExecerContext, visits []visit) error {
-	visits = slices.Clone(visits)
-	slices.SortStableFunc(visits, func(a, b visit) int {
-		return cmp.Or(cmp.Compare(a.codeID, b.codeID), cmp.Compare(a.deviceID, b.deviceID), a.at.Compare(b.at))
-	})
-	kept := visits[:0]
-	var last visit
-	for i, v := range visits {
-		if i > 0 && v.codeID == last.codeID && v.deviceID == last.deviceID && v.at.Sub(last.at) < visitRepeat {
-			continue
+	fresh := make([]visit, 0, len(visits))
+	var known []visit
+	for _, v := range visits {
+		if v.newDevice {
+			fresh = append(fresh, v)
+		} else {
+			known = append(known, v)
 		}
-		kept = append(kept, v)
-		last = v
 	}
-	// Visits of new devices first, without the look for earlier visits (most
-	// of them: a link is mostly opened by people who never came before).
-	slices.SortStableFunc(kept, func(a, b visit) int {
-		if a.newDevice == b.newDevice {
-			return 0
+	if len(known) > 0 {
+		fresh, known = thinVisits(fresh, known)
+	}
+	for _, list := range [][]visit{fresh, known} {
+		for len(list) > 0 {
+			n := min(len(list), visitChunk)
+			if err := insertVisitRows(ctx, q, list[:n]); err != nil {
+				return err
+			}
+			list = list[n:]
 		}
-		if a.newDevice {
-			return -1
-		}
-		return 1
-	})
-	for len(kept) > 0 {
-		n := min(len(kept), visitChunk)
-		if i := slices.IndexFunc(kept[:n], func(v visit) bool { return v.newDevice != kept[0].newDevice }); i > 0 {
-			n = i
-		}
-		codes, devices, ats := make([]int64, n), make([]string, n), make([]string, n)
-		for i, v := range kept[:n] {
-			codes[i], devices[i], ats[i] = v.codeID, v.deviceID, v.at.UTC().Format(time.RFC3339Nano)
-		}
-		query := insertVisitsSQL
-		if !kept[0].newDevice {
-			query += `
-			WHERE NOT EXISTS (SELECT 1 FROM referral_visits r
-				WHERE r.code_id = v.code_id AND r.device_id = v.device_id AND r.created_at > v.at - interval '1 hour')`
-		}
-		if _, err := q.ExecContext(ctx, query, pq.Array(codes), pq.Array(devices), pq.Array(ats)); err != nil {
-			return fmt.Errorf("referral: record %d visits: %w", n, err)
-		}
-		kept = kept[n:]
 	}
 	return nil
 }
 
+// thinVisits keeps one visit per device and code within visitRepeat: the
+// known devices' visits, with the fresh ones of the same device and code,
+// sorted by code, device and time; a visit within visitRepeat of the last
+// one kept is dropped. It returns the fresh and known visits kept.
+func thinVisits(fresh, known []visit) (keptFresh, keptKnown []visit) {
+	type key struct {
+		codeID   int64
+		deviceID string
+	}
+	repeated := make(map[key]struct{}, len(known))
+	for _, v := range known {
+		repeated[key{v.codeID, v.deviceID}] = struct{}{}
+	}
+	mixed := slices.Clone(known)
+	keptFresh = make([]visit, 0, len(fresh))
+	for _, v := range fresh {
+		if _, ok := repeated[key{v.codeID, v.deviceID}]; ok {
+			mixed = append(mixed, v)
+		} else {
+			keptFresh = append(keptFresh, v)
+		}
+	}
+	slices.SortFunc(mixed, func(a, b visit) int {
+		return cmp.Or(cmp.Compare(a.codeID, b.codeID), strings.Compare(a.deviceID, b.deviceID), a.at.Compare(b.at))
+	})
+	var last visit
+	for i, v := range mixed {
+		if i > 0 && v.codeID == last.codeID && v.deviceID == last.deviceID && v.at.Sub(last.at) < visitRepeat {
+			continue
+		}
+		last = v
+		if v.newDevice {
+			keptFresh = append(keptFresh, v)
+		} else {
+			keptKnown = append(keptKnown, v)
+		}
+	}
+	return keptFresh, keptKnown
+}
+
+// insertVisitRows writes visits that are all of new devices or all of
+// known ones in one statement; a known device's visit is skipped when the
+// table has one of the device and code within the hour before.
+func insertVisitRows(ctx context.Context, q sqlx.ExecerContext, visits []visit) error {
+	codes, devices, ats := make([]int64, len(visits)), make([]string, len(visits)), make([]int64, len(visits))
+	for i, v := range visits {
+		// PostgreSQL keeps microseconds; it would round a longer text too.
+		codes[i], devices[i], ats[i] = v.codeID, v.deviceID, v.at.Round(time.Microsecond).UnixMicro()
+	}
+	query := insertVisitsSQL
+	if !visits[0].newDevice {
+		query += `
+			WHERE NOT EXISTS (SELECT 1 FROM referral_visits r
+				WHERE r.code_id = v.code_id AND r.device_id = v.device_id AND r.created_at > v.at - interval '1 hour')`
+	}
+	if _, err := q.ExecContext(ctx, query, pq.Array(codes), pq.Array(devices), pq.Array(ats)); err != nil {
+		return fmt.Errorf("referral: record %d visits: %w", len(visits), err)
+	}
+	return nil
+}
+
+// insertVisitsSQL takes the times as microseconds since the epoch: cheaper
+// to send than text.
 const insertVisitsSQL = `INSERT INTO referral_visits (code_id, device_id, created_at)
 			SELECT v.code_id, v.device_id, v.at
-			FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS v(code_id, device_id, at)`
+			FROM (SELECT u.code_id, u.device_id, timestamptz 'epoch' + u.us * interval '1 microsecond' AS at
+				FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(code_id, device_id, us)) AS v`

@@ -72,7 +72,7 @@ func (r *recorder) posts(path string) []stripeCall {
 // world is a database with the program's services over it; Stripe (a
 // stripe-mock of the test's own) only when asked for.
 type world struct {
-	t        *testing.T
+	t        testing.TB
 	db       *sqlx.DB
 	now      time.Time
 	rec      *recorder
@@ -82,7 +82,7 @@ type world struct {
 	n        int
 }
 
-func newWorld(t *testing.T, withStripe bool) *world {
+func newWorld(t testing.TB, withStripe bool) *world {
 	t.Helper()
 	w := &world{t: t, db: pgtest.DB(t), now: time.Now().UTC().Truncate(time.Second), rec: &recorder{}}
 	w.commerce = commerce.NewService(w.db, nil)

@@ -45,7 +45,9 @@ func validRequestID(id string) bool {
 
 // observe logs each request as a JSON line and counts it in the metrics,
 // after the error handler has written the response so the status is true.
-func observe(log *slog.Logger, m *Metrics) fiber.Handler {
+// GET requests under a quiet prefix are only counted unless they failed
+// (Options.QuietPaths).
+func observe(log *slog.Logger, m *Metrics, quiet []string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		err := c.Next()
@@ -57,6 +59,9 @@ func observe(log *slog.Logger, m *Metrics) fiber.Handler {
 		}
 		status := c.Response().StatusCode()
 		m.observe(c, status, time.Since(start))
+		if status < 400 && len(quiet) > 0 && c.Method() == fiber.MethodGet && hasAnyPrefix(c.Path(), quiet) {
+			return nil
+		}
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError

@@ -41,6 +41,16 @@ type Options struct {
 	// settings.RelaxedAge old instead of reading the cache epochs per
 	// request: the one query those pages would otherwise make.
 	RelaxedSettings []string
+	// SessionSettings lists path prefixes of GET pages that
+	// auth.Sessions.Load always runs in front of (nothing answers them
+	// before it). Their settings epochs are read in the statement that
+	// reads the session (settings.Defer) instead of a read of their own.
+	SessionSettings []string
+	// QuietPaths lists path prefixes of GET pages whose answers below 400
+	// are counted in the metrics but not written to the access log (errors
+	// still are): the referral landing, opened at a campaign's rate, records
+	// each visit in its own table, and its log line was a tenth of its CPU.
+	QuietPaths []string
 }
 
 // New returns the application with middleware, health and metrics routes.
@@ -83,9 +93,9 @@ func New(o Options) *fiber.App {
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e interface{}) {
 		o.Logger.Error("panic", "request_id", RequestID(c), "panic", e)
 	}}))
-	app.Use(requestID, observe(o.Logger, o.Metrics), securityHeaders, noNUL)
+	app.Use(requestID, observe(o.Logger, o.Metrics, o.QuietPaths), securityHeaders, noNUL)
 	app.Use(deadline(o.DBTimeout))
-	app.Use(storeSettings(o.DB, o.RelaxedSettings))
+	app.Use(storeSettings(o.DB, o.RelaxedSettings, o.SessionSettings))
 	app.Use(CSRF(CSRFConfig{Secure: o.SecureCookies, BaseURL: o.BaseURL}))
 	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(web.Static()), MaxAge: 3600}))
 
@@ -107,11 +117,25 @@ func New(o Options) *fiber.App {
 // and starts the request's view of the settings cache: one read of the
 // cache epochs, after which the settings every part of the page reads come
 // from memory while they are current.
-func storeSettings(db *sqlx.DB, relaxed []string) fiber.Handler {
+//
+// On the pages in deferred (GET only) the epochs are read later, with the
+// session, and the branding is put in the locals then (settings.Defer).
+func storeSettings(db *sqlx.DB, relaxed, deferred []string) fiber.Handler {
 	cache := settings.NewCache(db)
 	return func(c *fiber.Ctx) error {
 		p := c.Path()
 		if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/static/") || p == "/metrics" || p == "/healthz" || p == "/readyz" {
+			return c.Next()
+		}
+		if c.Method() == fiber.MethodGet && hasAnyPrefix(p, deferred) {
+			c.SetUserContext(cache.Defer(c.UserContext(), func(ctx context.Context) error {
+				s, err := settings.Load(ctx, db)
+				if err != nil {
+					return err
+				}
+				c.Locals("store", s)
+				return nil
+			}))
 			return c.Next()
 		}
 		begin := cache.Begin
