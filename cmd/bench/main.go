@@ -87,7 +87,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.bin, "bin", "", "measure this aftercare binary instead of building ./cmd/aftercare (e.g. one built from an older commit, for a before/after)")
 	fs.IntVar(&o.batches, "batches", 20, "500-order requests sent to the batch endpoint (timed from first to last)")
 	fs.IntVar(&o.journey, "journey", 20000, "emails queued for the journey measurement")
-	fs.StringVar(&o.pprofDir, "pprof", "", "capture CPU profiles of the server during the order page and batch loads into this folder")
+	fs.StringVar(&o.pprofDir, "pprof", "", "capture CPU profiles of the server during the order page, referral and ingestion loads into this folder")
 	fs.BoolVar(&o.sqlStats, "sqlstats", false, "write the costliest SQL statements of the order page and ingestion loads (pg_stat_statements) next to the profiles")
 	fs.BoolVar(&o.noRecord, "no-record", false, "print the figures but leave the report alone")
 	only := fs.String("only", "", "run only these loads, comma-separated ("+strings.Join(loadNames, ", ")+"); implies -no-record, as a partial run cannot be compared")

@@ -145,7 +145,18 @@ func serverLoads(ctx context.Context, o options, cl *cluster, srv *proc, prof *p
 		rec.Notes = append(rec.Notes, "referral link not measured: "+err.Error())
 		fmt.Fprintln(log, "referral link not measured:", err)
 	} else {
-		rec.AddLoad(report(log, stats.during(ctx, "referral", func() bench.Result { return bench.Run(ctx, ref) })))
+		res, cpu := cpuPerRequest(ctx, newCPUMeter(ctx, cl.db, srv.cmd.Process.Pid), o, func() bench.Result {
+			return prof.during(ctx, "referral", o, func() bench.Result {
+				return stats.during(ctx, "referral", func() bench.Result { return bench.Run(ctx, ref) })
+			})
+		})
+		rec.AddLoad(report(log, res))
+		if res.Requests > 0 {
+			rec.Metrics["referral.server_cpu_us"] = cpu.server
+			rec.Metrics["referral.postgres_cpu_us"] = cpu.postgres
+			fmt.Fprintf(log, "referral: CPU per request: server %.0f µs, PostgreSQL %.0f µs, load generator %.0f µs\n",
+				cpu.server, cpu.postgres, cpu.harness)
+		}
 	}
 	if o.runs("ingest") {
 		if err := ingestLoads(ctx, o, cl, srv, prof, stats, key, runID, rec, log); err != nil {
@@ -159,12 +170,14 @@ func serverLoads(ctx context.Context, o options, cl *cluster, srv *proc, prof *p
 	if err := drain(ctx, cl.db, 10*time.Minute); err != nil {
 		return err
 	}
-	j, err := runJourney(ctx, cl.db, sink, runID, o.journey, o, prof, stats, log)
+	j, err := runJourney(ctx, cl.db, sink, srv.cmd.Process.Pid, runID, o.journey, o, prof, stats, log)
 	if err != nil {
 		return err
 	}
 	rec.Metrics[bench.MJourneyRate] = j.Rate
-	note := fmt.Sprintf("journey: %d mail.deliver jobs (queued through mail.Outbox in one transaction) finished in %.1f s; the SMTP sink accepted %d", j.Jobs, j.Seconds, j.Sent)
+	perEmail := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(j.Jobs) }
+	note := fmt.Sprintf("journey: %d mail.deliver jobs (queued through mail.Outbox in one transaction) finished in %.1f s; the SMTP sink accepted %d; CPU per email: server %.2f ms, PostgreSQL %.2f ms, harness and sink %.2f ms",
+		j.Jobs, j.Seconds, j.Sent, perEmail(j.CPU.server), perEmail(j.CPU.postgres), perEmail(j.CPU.harness))
 	rec.Notes = append(rec.Notes, note)
 	fmt.Fprintln(log, note)
 	return nil
@@ -241,4 +254,30 @@ func settle(ctx context.Context, db *sqlx.DB, log io.Writer) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	fmt.Fprintf(log, "start-up sweeps done after %.1f s\n", time.Since(t0).Seconds())
+}
+
+// cpuUse is CPU time per request in µs.
+type cpuUse struct{ server, postgres, harness float64 }
+
+// cpuPerRequest runs load and returns, with its result, the CPU time the
+// server, PostgreSQL and the harness used per request between the end of
+// the warm-up and the end of the load. On a shared machine it moves less
+// with the other work than requests per second do.
+func cpuPerRequest(ctx context.Context, m cpuMeter, o options, load func() bench.Result) (bench.Result, cpuUse) {
+	start := make(chan cpuTimes, 1)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-time.After(o.warmup):
+		}
+		start <- m.read()
+	}()
+	r := load()
+	end := m.read()
+	t0 := <-start
+	if r.Requests == 0 {
+		return r, cpuUse{}
+	}
+	per := func(a, b time.Duration) float64 { return float64((b - a).Microseconds()) / float64(r.Requests) }
+	return r, cpuUse{server: per(t0.server, end.server), postgres: per(t0.postgres, end.postgres), harness: per(t0.harness, end.harness)}
 }

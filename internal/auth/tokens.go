@@ -17,6 +17,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/aftercare/aftercare/internal/config"
 	"github.com/aftercare/aftercare/internal/fault"
@@ -80,35 +81,68 @@ type tokenClaims struct {
 // its jti with the hash of a fresh 6-digit code through q (so callers can
 // issue inside their transaction). Only the jti and the code's hash are kept.
 func (l *Links) Issue(ctx context.Context, q sqlx.ExtContext, customerID int64, purpose string, ttl time.Duration) (Link, error) {
-	if len(l.keys) == 0 {
-		return Link{}, errors.New("auth: issue link: no signing key configured")
+	links, err := l.IssueMany(ctx, q, []LinkRequest{{CustomerID: customerID, Purpose: purpose, TTL: ttl}})
+	if err != nil {
+		return Link{}, err
 	}
-	if customerID <= 0 || purpose == "" || ttl <= 0 {
-		return Link{}, fmt.Errorf("auth: issue link: bad arguments (customer %d, purpose %q, ttl %s)", customerID, purpose, ttl)
+	return links[0], nil
+}
+
+// LinkRequest is one link for IssueMany to issue.
+type LinkRequest struct {
+	CustomerID int64
+	Purpose    string
+	TTL        time.Duration
+}
+
+// IssueMany is Issue for many links at once, stored with one statement
+// through q: an email delivery batch issues the links of all its emails
+// with one insert and one commit instead of one of each per email. Every
+// link is what Issue makes (its own jti, code and row), so each one is
+// spent, expires and goes with its customer alone. It returns the links in
+// the order of reqs, or none and an error.
+func (l *Links) IssueMany(ctx context.Context, q sqlx.ExtContext, reqs []LinkRequest) ([]Link, error) {
+	if len(l.keys) == 0 {
+		return nil, errors.New("auth: issue link: no signing key configured")
 	}
 	key := l.keys[0]
-	jti := uuid.NewString()
 	now := l.now().Truncate(time.Second)
-	exp := now.Add(ttl)
-	token, err := l.sign(key, tokenClaims{Purpose: purpose, RegisteredClaims: jwt.RegisteredClaims{
-		Subject:   strconv.FormatInt(customerID, 10),
-		ID:        jti,
-		IssuedAt:  jwt.NewNumericDate(now),
-		ExpiresAt: jwt.NewNumericDate(exp),
-	}})
-	if err != nil {
-		return Link{}, err
+	links := make([]Link, len(reqs))
+	jtis, purposes, kids, exps := make([]string, len(reqs)), make([]string, len(reqs)), make([]string, len(reqs)), make([]string, len(reqs))
+	customers, hashes := make([]int64, len(reqs)), make([][]byte, len(reqs))
+	for i, r := range reqs {
+		if r.CustomerID <= 0 || r.Purpose == "" || r.TTL <= 0 {
+			return nil, fmt.Errorf("auth: issue link: bad arguments (customer %d, purpose %q, ttl %s)", r.CustomerID, r.Purpose, r.TTL)
+		}
+		jti := uuid.NewString()
+		exp := now.Add(r.TTL)
+		token, err := l.sign(key, tokenClaims{Purpose: r.Purpose, RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   strconv.FormatInt(r.CustomerID, 10),
+			ID:        jti,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+		}})
+		if err != nil {
+			return nil, err
+		}
+		code, err := randomCode()
+		if err != nil {
+			return nil, err
+		}
+		links[i] = Link{URL: l.baseURL + "/m/" + token, Code: code, ExpiresAt: exp}
+		jtis[i], customers[i], purposes[i], kids[i] = jti, r.CustomerID, r.Purpose, key.ID
+		hashes[i], exps[i] = codeHash(key.Secret, jti, code), exp.Format(time.RFC3339)
 	}
-	code, err := randomCode()
-	if err != nil {
-		return Link{}, err
+	if len(reqs) == 0 {
+		return links, nil
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO login_tokens (jti, customer_id, purpose, kid, code_hash, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, jti, customerID, purpose, key.ID, codeHash(key.Secret, jti, code), exp)
+	_, err := q.ExecContext(ctx, `INSERT INTO login_tokens (jti, customer_id, purpose, kid, code_hash, expires_at)
+		SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[])`,
+		pq.Array(jtis), pq.Array(customers), pq.Array(purposes), pq.Array(kids), pq.ByteaArray(hashes), pq.Array(exps))
 	if err != nil {
-		return Link{}, fmt.Errorf("auth: store login token: %w", err)
+		return nil, fmt.Errorf("auth: store login token: %w", err)
 	}
-	return Link{URL: l.baseURL + "/m/" + token, Code: code, ExpiresAt: exp}, nil
+	return links, nil
 }
 
 func (l *Links) sign(key config.SigningKey, c tokenClaims) (string, error) {

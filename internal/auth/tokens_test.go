@@ -239,3 +239,40 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestIssueManyIssuesLinksThatEachWorkOnce: links issued together (one
+// insert, as an email batch issues them) are each their own: each one's
+// link and code sign its own customer in for its own purpose, once.
+func TestIssueManyIssuesLinksThatEachWorkOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ann, bob := f.customer(t, "ann@example.com"), f.customer(t, "bob@example.com")
+	reqs := []LinkRequest{{ann, "order:1", EmailLinkTTL}, {bob, "order:2", EmailLinkTTL}, {ann, "login", SignInTTL}}
+	links, err := f.links.IssueMany(ctx, f.db, reqs)
+	if err != nil || len(links) != 3 {
+		t.Fatalf("issue many: %d links, %v", len(links), err)
+	}
+	if n := f.count(t, `SELECT count(DISTINCT jti) FROM login_tokens`); n != 3 {
+		t.Fatalf("%d distinct tokens stored, want 3", n)
+	}
+	for i, l := range links[:2] {
+		c, err := f.links.Spend(ctx, f.db, strings.TrimPrefix(l.URL, testBaseURL+"/m/"))
+		if err != nil || c.CustomerID != reqs[i].CustomerID || c.Purpose != reqs[i].Purpose {
+			t.Fatalf("link %d spent as %+v, %v; want customer %d, %s", i, c, err, reqs[i].CustomerID, reqs[i].Purpose)
+		}
+		if d := time.Until(c.ExpiresAt) - reqs[i].TTL; d > time.Second || d < -2*time.Second {
+			t.Errorf("link %d expires at %s, want %s from now", i, c.ExpiresAt, reqs[i].TTL)
+		}
+		if _, err := f.links.Spend(ctx, f.db, strings.TrimPrefix(l.URL, testBaseURL+"/m/")); !errors.Is(err, ErrLinkUsed) {
+			t.Errorf("link %d spent twice: %v", i, err)
+		}
+	}
+	// The third link's code works by itself, for ann's sign-in.
+	c, err := f.links.SpendCode(ctx, f.db, "ann@example.com", links[2].Code)
+	if err != nil || c.CustomerID != ann || c.Purpose != "login" {
+		t.Fatalf("code of link 2 = %+v, %v", c, err)
+	}
+	if _, err := f.links.IssueMany(ctx, f.db, []LinkRequest{{ann, "login", SignInTTL}, {0, "login", SignInTTL}}); err == nil {
+		t.Error("a request without a customer was issued")
+	}
+}

@@ -26,11 +26,15 @@ const QueueMail = "mail"
 type Options struct {
 	// Concurrency is the number of workers of the default queue (10).
 	Concurrency int
-	// MailConcurrency is the number of workers of QueueMail (30). Email
-	// delivery mostly waits (for the database, then the mail server), so it
-	// takes more workers than the default queue; how many of them may hold
-	// a database connection while the mail server answers is bounded by the
-	// delivery itself (mail.DeliveryOptions.MaxSending).
+	// MailConcurrency is the number of workers of QueueMail (200). A
+	// delivery job only hands its message to a batch of the mail package
+	// and waits for the batch's commit (see mail.Delivery), holding no
+	// database connection meanwhile, so many cheap workers make batches
+	// large: with 30 workers batches averaged 4 emails, with 200 about 35,
+	// and the CPU per email (server and PostgreSQL) fell by a quarter. How
+	// many connections delivery holds is bounded by the delivery itself
+	// (two batches), and how many messages are at the mail server at once
+	// by mail.DeliveryOptions.MaxSending.
 	MailConcurrency int
 	PollInterval    time.Duration
 	// RetryBase is the first retry delay; each later one doubles, capped at an hour.
@@ -64,7 +68,7 @@ func New(db *sql.DB, opts Options) (*Queue, error) {
 		opts.Concurrency = 10
 	}
 	if opts.MailConcurrency == 0 {
-		opts.MailConcurrency = 30
+		opts.MailConcurrency = 200
 	}
 	if opts.PollInterval == 0 {
 		opts.PollInterval = time.Second

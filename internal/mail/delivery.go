@@ -34,10 +34,11 @@ type DeliveryOptions struct {
 	// read per settings section.
 	Settings *settings.Cache
 	// MaxSending bounds the messages handed to the mail server at once
-	// (10). Each holds a pooled database connection (its row lock) until
-	// the server has answered, so a slow or hanging mail server can take
-	// at most this many connections from the pages, however many delivery
-	// workers there are.
+	// (10). Messages wait for the server under their row locks, held by
+	// their batch's transaction (one pooled connection a batch, at most
+	// maxBatches of them; a marketing message, sent alone, holds one of
+	// its own), so a slow or hanging mail server takes a bounded number of
+	// connections from the pages, however many delivery workers there are.
 	MaxSending int
 }
 
@@ -49,7 +50,8 @@ type Delivery struct {
 	composers map[string]Composer
 	opts      DeliveryOptions
 
-	stmts *deliveryStatements
+	stmts   *deliveryStatements
+	batches *batcher
 	// sending holds a token for each message handed to the mail server.
 	sending chan struct{}
 
@@ -100,8 +102,10 @@ func NewDelivery(db *sqlx.DB, sender Sender, composers map[string]Composer, opts
 	if opts.MaxSending <= 0 {
 		opts.MaxSending = 10
 	}
-	return &Delivery{db: db, sender: sender, composers: composers, opts: opts, stmts: newDeliveryStatements(db),
+	d := &Delivery{db: db, sender: sender, composers: composers, opts: opts, stmts: newDeliveryStatements(db),
 		sending: make(chan struct{}, opts.MaxSending), unrecorded: map[int64]*Content{}}
+	d.batches = &batcher{d: d}
+	return d
 }
 
 // Register adds the delivery worker to q; call before q.Start.
@@ -131,7 +135,18 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 // at-least-once), except that the second copy is composed anew (its own
 // sign-in link; the first copy's link was committed when it was issued and
 // keeps working).
+//
+// Messages are delivered in batches (see batcher), except marketing mail,
+// which deliverOne sends alone: its pacing locks its customer.
 func (d *Delivery) deliver(ctx context.Context, id int64, lastTry bool) error {
+	if err := d.batches.deliver(ctx, id, lastTry); !errors.Is(err, errOneByOne) {
+		return err
+	}
+	return d.deliverOne(ctx, id, lastTry)
+}
+
+// deliverOne is deliver for one message alone.
+func (d *Delivery) deliverOne(ctx context.Context, id int64, lastTry bool) error {
 	m, err := d.stmts.message(ctx, nil, id)
 	if fault.Is(err, fault.NotFound) {
 		return river.JobCancel(err)

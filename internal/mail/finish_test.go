@@ -2,6 +2,9 @@ package mail
 
 import (
 	"context"
+	"html"
+	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -59,4 +62,50 @@ type composeOK string
 
 func (s composeOK) Compose(context.Context, Message) (Content, error) {
 	return Content{Subject: string(s)}, nil
+}
+
+// TestRewriteLinksMatchesItsRegularExpression: the scanner rewrites
+// exactly what the regular expression it replaced matched, on many
+// generated bodies mixing tags, cases, quotes and word boundaries.
+func TestRewriteLinksMatchesItsRegularExpression(t *testing.T) {
+	re := regexp.MustCompile(`(?i)(<a\s[^>]*?\bhref=")([^"]*)(")`)
+	reference := func(body string, rewrite func(string) string) string {
+		return re.ReplaceAllStringFunc(body, func(match string) string {
+			parts := re.FindStringSubmatch(match)
+			target := html.UnescapeString(parts[2])
+			lower := strings.ToLower(target)
+			if !strings.HasPrefix(lower, "https://") && !strings.HasPrefix(lower, "http://") {
+				return match
+			}
+			return parts[1] + html.EscapeString(rewrite(target)) + parts[3]
+		})
+	}
+	tokens := []string{`<a `, `<A` + "\t", `<a` + "\n", `<ab `, `<a>`, `href="`, `HREF="`, `hReF="`, `xhref="`, `_href="`, `-href="`,
+		`"`, `>`, `<`, ` `, `a`, `http://x.test/p?q=1&amp;r=2`, `HTTPS://y.test`, `mailto:z@x.test`, `/rel`, `&quot;`, `é`}
+	rewrite := func(u string) string { return "https://t.test/c?u=" + u }
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for n := range 20000 {
+		var b strings.Builder
+		for range rnd.IntN(14) {
+			b.WriteString(tokens[rnd.IntN(len(tokens))])
+		}
+		body := b.String()
+		if got, want := RewriteLinks(body, rewrite), reference(body, rewrite); got != want {
+			t.Fatalf("body %d %q:\n got %q\nwant %q", n, body, got, want)
+		}
+	}
+}
+
+func TestBeforeBodyEnd(t *testing.T) {
+	for in, want := range map[string]string{
+		"<html><BODY>x</Body></html>": "<html><BODY>xF</Body></html>",
+		"<body>a</body><p></body>b":   "<body>a</body><p>F</body>b",
+		"no end here </bod":           "no end here </bodF",
+		"</body":                      "</bodyF",
+		"<p>x</p></bOdY>":             "<p>x</p>F</bOdY>",
+	} {
+		if got := BeforeBodyEnd(in, "F"); got != want {
+			t.Errorf("BeforeBodyEnd(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

@@ -180,6 +180,9 @@ func (p *prepared) exec(ctx context.Context, tx *sqlx.Tx, args ...any) (sql.Resu
 // deliveryStatements are the statements delivery runs for every email.
 type deliveryStatements struct {
 	get, lock, record *prepared
+	// getBatch, lockBatch and recordBatch are get, lock and record for a
+	// batch.
+	getBatch, lockBatch, recordBatch *prepared
 }
 
 func newDeliveryStatements(db *sqlx.DB) *deliveryStatements {
@@ -198,6 +201,20 @@ func newDeliveryStatements(db *sqlx.DB) *deliveryStatements {
 			headers = CASE WHEN $6 THEN $10::jsonb ELSE headers END,
 			rendered_at = CASE WHEN $6 THEN now() ELSE rendered_at END
 			WHERE id = $1`},
+		getBatch: &prepared{db: db, query: `SELECT ` + messageColumns + ` FROM messages WHERE id = ANY($1::bigint[])`},
+		lockBatch: &prepared{db: db, query: `SELECT ` + messageColumns + ` FROM messages WHERE id = ANY($1::bigint[])
+			ORDER BY id FOR NO KEY UPDATE`},
+		recordBatch: &prepared{db: db, query: `UPDATE messages m SET status = u.status, attempts = m.attempts + u.inc,
+			last_error = COALESCE(NULLIF(u.last_error, ''), m.last_error),
+			sent_at = CASE WHEN u.status IN ('sent', 'kept') THEN $5 ELSE m.sent_at END,
+			subject = CASE WHEN u.store THEN u.subject ELSE m.subject END,
+			html_body = CASE WHEN u.store THEN u.html ELSE m.html_body END,
+			text_body = CASE WHEN u.store THEN u.text ELSE m.text_body END,
+			headers = CASE WHEN u.store THEN u.headers::jsonb ELSE m.headers END,
+			rendered_at = CASE WHEN u.store THEN now() ELSE m.rendered_at END
+			FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $6::bool[], $7::text[], $8::text[], $9::text[], $10::text[])
+				AS u(id, status, inc, last_error, store, subject, html, text, headers)
+			WHERE m.id = u.id`},
 	}
 }
 

@@ -6,9 +6,11 @@ package notify
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -30,23 +32,97 @@ const (
 // are absolute, under baseURL (the public origin, no trailing slash).
 // A message whose customer, order or shipment is gone is skipped
 // (mail.Skip); a message missing the id its kind needs fails (mail.Permanent).
+//
+// Each composer is also a mail.ManyComposer: a delivery batch composes its
+// messages of one kind together, reading their orders and customers with
+// one statement each and issuing all their sign-in links with one insert,
+// committed before any of them is sent (so a link in an email that went
+// out is always on record).
 func Composers(db *sqlx.DB, links *auth.Links, r *mail.Renderer, baseURL string) map[string]mail.Composer {
 	n := &notifier{db: db, links: links, r: r, baseURL: strings.TrimRight(baseURL, "/")}
 	return map[string]mail.Composer{
-		KindOrderConfirmation:      composeFunc(n.orderConfirmation),
+		KindOrderConfirmation:      manyComposer{n: n, draft: n.orderConfirmations},
 		KindShipmentShipped:        n.shipment(KindShipmentShipped),
 		KindShipmentOutForDelivery: n.shipment(KindShipmentOutForDelivery),
 		KindShipmentDelivered:      n.shipment(KindShipmentDelivered),
 		KindShipmentException:      n.shipment(KindShipmentException),
-		KindLoginLink:              composeFunc(n.loginLink),
+		KindLoginLink:              manyComposer{n: n, draft: n.loginLinks},
 	}
 }
 
-// composeFunc adapts a function to mail.Composer.
-type composeFunc func(ctx context.Context, m mail.Message) (mail.Content, error)
+// manyComposer composes messages in two steps: draft reads what each
+// message is about (all of them together where it can), then the notifier
+// reads their customers, issues their links and renders them.
+type manyComposer struct {
+	n     *notifier
+	draft func(ctx context.Context, ms []mail.Message) ([]draft, []error)
+}
 
-func (f composeFunc) Compose(ctx context.Context, m mail.Message) (mail.Content, error) {
-	return f(ctx, m)
+func (c manyComposer) Compose(ctx context.Context, m mail.Message) (mail.Content, error) {
+	cs, errs := c.ComposeMany(ctx, []mail.Message{m})
+	return cs[0], errs[0]
+}
+
+func (c manyComposer) ComposeMany(ctx context.Context, ms []mail.Message) ([]mail.Content, []error) {
+	ds, errs := c.draft(ctx, ms)
+	return c.n.finish(ctx, ds, errs)
+}
+
+// draft is an email whose subject has been read: it is rendered once its
+// customer is read and its link issued.
+type draft struct {
+	kind     string
+	customer int64
+	purpose  string // of the link
+	ttl      time.Duration
+	data     func(Customer, auth.Link) any
+}
+
+// finish renders the drafts whose error is nil: one read of their
+// customers, one insert of their links (committed before it returns), then
+// each template. A failure of a shared step is every draft's error.
+func (n *notifier) finish(ctx context.Context, ds []draft, errs []error) ([]mail.Content, []error) {
+	cs := make([]mail.Content, len(ds))
+	var ids []int64
+	for i := range ds {
+		if errs[i] == nil {
+			ids = append(ids, ds[i].customer)
+		}
+	}
+	if len(ids) == 0 {
+		return cs, errs
+	}
+	customers, err := loadCustomers(ctx, n.db, ids)
+	var reqs []auth.LinkRequest
+	var which []int
+	for i, d := range ds {
+		if errs[i] != nil {
+			continue
+		}
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		if _, ok := customers[d.customer]; !ok {
+			errs[i] = gone(sql.ErrNoRows, "customer", d.customer)
+			continue
+		}
+		reqs = append(reqs, auth.LinkRequest{CustomerID: d.customer, Purpose: d.purpose, TTL: d.ttl})
+		which = append(which, i)
+	}
+	if len(reqs) == 0 {
+		return cs, errs
+	}
+	links, err := n.links.IssueMany(ctx, n.db, reqs)
+	for j, i := range which {
+		if err != nil {
+			errs[i] = fmt.Errorf("notify: links for %d emails: %w", len(reqs), err)
+			continue
+		}
+		d := ds[i]
+		cs[i], errs[i] = n.render(ctx, d.kind, d.data(customers[d.customer], links[j]))
+	}
+	return cs, errs
 }
 
 type notifier struct {
@@ -65,17 +141,39 @@ type OrderEmail struct {
 	OrdersURL string
 }
 
-func (n *notifier) orderConfirmation(ctx context.Context, m mail.Message) (mail.Content, error) {
-	if m.OrderID == 0 {
-		return mail.Content{}, mail.Permanent(fmt.Errorf("notify: %s message %d has no order", m.Kind, m.ID))
+// orderConfirmations drafts order confirmations, reading all their orders
+// with their lines in one round of statements.
+func (n *notifier) orderConfirmations(ctx context.Context, ms []mail.Message) ([]draft, []error) {
+	ds, errs := make([]draft, len(ms)), make([]error, len(ms))
+	var ids []int64
+	for i, m := range ms {
+		if m.OrderID == 0 {
+			errs[i] = mail.Permanent(fmt.Errorf("notify: %s message %d has no order", m.Kind, m.ID))
+			continue
+		}
+		ids = append(ids, m.OrderID)
 	}
-	o, err := loadOrder(ctx, n.db, m.OrderID)
-	if err != nil {
-		return mail.Content{}, err
+	if len(ids) == 0 {
+		return ds, errs
 	}
-	return n.orderEmail(ctx, m.Kind, o, func(c Customer, l auth.Link) any {
-		return OrderEmail{FirstName: c.FirstName(), Order: o, Link: l, CodeURL: n.baseURL + "/signin/code", OrdersURL: n.baseURL + "/orders"}
-	})
+	orders, err := loadOrders(ctx, n.db, ids)
+	for i, m := range ms {
+		if errs[i] != nil {
+			continue
+		}
+		o, ok := orders[m.OrderID]
+		switch {
+		case err != nil:
+			errs[i] = err
+		case !ok:
+			errs[i] = gone(sql.ErrNoRows, "order", m.OrderID)
+		default:
+			ds[i] = n.orderDraft(m.Kind, o, func(c Customer, l auth.Link) any {
+				return OrderEmail{FirstName: c.FirstName(), Order: o, Link: l, CodeURL: n.baseURL + "/signin/code", OrdersURL: n.baseURL + "/orders"}
+			})
+		}
+	}
+	return ds, errs
 }
 
 // ShipmentEmail is .Data of the shipment_* emails. Status is the status the
@@ -94,38 +192,47 @@ type ShipmentEmail struct {
 }
 
 func (n *notifier) shipment(kind string) mail.Composer {
-	return composeFunc(func(ctx context.Context, m mail.Message) (mail.Content, error) {
-		if m.ShipmentID == 0 {
-			return mail.Content{}, mail.Permanent(fmt.Errorf("notify: %s message %d has no shipment", m.Kind, m.ID))
+	return manyComposer{n: n, draft: func(ctx context.Context, ms []mail.Message) ([]draft, []error) {
+		ds, errs := make([]draft, len(ms)), make([]error, len(ms))
+		for i, m := range ms {
+			ds[i], errs[i] = n.shipmentDraft(ctx, kind, m)
 		}
-		s, err := loadShipment(ctx, n.db, m.ShipmentID)
-		if err != nil {
-			return mail.Content{}, err
+		return ds, errs
+	}}
+}
+
+// shipmentDraft reads what shipment email m is about.
+func (n *notifier) shipmentDraft(ctx context.Context, kind string, m mail.Message) (draft, error) {
+	if m.ShipmentID == 0 {
+		return draft{}, mail.Permanent(fmt.Errorf("notify: %s message %d has no shipment", m.Kind, m.ID))
+	}
+	s, err := loadShipment(ctx, n.db, m.ShipmentID)
+	if err != nil {
+		return draft{}, err
+	}
+	o, err := loadOrder(ctx, n.db, s.OrderID)
+	if err != nil {
+		return draft{}, err
+	}
+	status, eventID := exceptionCause(kind, m.DedupeKey, s.Status)
+	e, ok, err := loadEvent(ctx, n.db, s.ID, eventID)
+	if err != nil {
+		return draft{}, err
+	}
+	var event *Event
+	if ok {
+		event = &e
+	}
+	var gs []Guide
+	if kind == KindShipmentDelivered {
+		if gs, err = n.guides(ctx, s.ID); err != nil {
+			return draft{}, err
 		}
-		o, err := loadOrder(ctx, n.db, s.OrderID)
-		if err != nil {
-			return mail.Content{}, err
-		}
-		status, eventID := exceptionCause(kind, m.DedupeKey, s.Status)
-		e, ok, err := loadEvent(ctx, n.db, s.ID, eventID)
-		if err != nil {
-			return mail.Content{}, err
-		}
-		var event *Event
-		if ok {
-			event = &e
-		}
-		var gs []Guide
-		if kind == KindShipmentDelivered {
-			if gs, err = n.guides(ctx, s.ID); err != nil {
-				return mail.Content{}, err
-			}
-		}
-		return n.orderEmail(ctx, kind, o, func(c Customer, l auth.Link) any {
-			return ShipmentEmail{FirstName: c.FirstName(), Order: o, Shipment: s, Status: status, Event: event, Link: l,
-				CodeURL: n.baseURL + "/signin/code", Guides: gs}
-		})
-	})
+	}
+	return n.orderDraft(kind, o, func(c Customer, l auth.Link) any {
+		return ShipmentEmail{FirstName: c.FirstName(), Order: o, Shipment: s, Status: status, Event: event, Link: l,
+			CodeURL: n.baseURL + "/signin/code", Guides: gs}
+	}), nil
 }
 
 // exceptionCause reads the status and event an exception email is about from
@@ -144,18 +251,10 @@ func exceptionCause(kind, dedupeKey, current string) (status string, eventID int
 	return parts[2], id
 }
 
-// orderEmail renders an email about order o with a 30-day link to it, signed
+// orderDraft is an email about order o with a 30-day link to it, signed
 // for the order's own customer.
-func (n *notifier) orderEmail(ctx context.Context, kind string, o Order, data func(Customer, auth.Link) any) (mail.Content, error) {
-	c, err := loadCustomer(ctx, n.db, o.CustomerID)
-	if err != nil {
-		return mail.Content{}, err
-	}
-	link, err := n.links.Issue(ctx, n.db, c.ID, "order:"+strconv.FormatInt(o.ID, 10), auth.EmailLinkTTL)
-	if err != nil {
-		return mail.Content{}, fmt.Errorf("notify: link for order %d: %w", o.ID, err)
-	}
-	return n.render(ctx, kind, data(c, link))
+func (n *notifier) orderDraft(kind string, o Order, data func(Customer, auth.Link) any) draft {
+	return draft{kind: kind, customer: o.CustomerID, purpose: "order:" + strconv.FormatInt(o.ID, 10), ttl: auth.EmailLinkTTL, data: data}
 }
 
 // LoginEmail is .Data of login_link.
@@ -166,19 +265,19 @@ type LoginEmail struct {
 	Minutes   int
 }
 
-func (n *notifier) loginLink(ctx context.Context, m mail.Message) (mail.Content, error) {
-	if m.CustomerID == 0 {
-		return mail.Content{}, mail.Skip(fmt.Errorf("notify: login_link message %d has no customer", m.ID))
+func (n *notifier) loginLinks(_ context.Context, ms []mail.Message) ([]draft, []error) {
+	ds, errs := make([]draft, len(ms)), make([]error, len(ms))
+	for i, m := range ms {
+		if m.CustomerID == 0 {
+			errs[i] = mail.Skip(fmt.Errorf("notify: login_link message %d has no customer", m.ID))
+			continue
+		}
+		ds[i] = draft{kind: KindLoginLink, customer: m.CustomerID, purpose: "login", ttl: auth.SignInTTL,
+			data: func(c Customer, l auth.Link) any {
+				return LoginEmail{FirstName: c.FirstName(), Link: l, CodeURL: n.baseURL + "/signin/code", Minutes: int(auth.SignInTTL.Minutes())}
+			}}
 	}
-	c, err := loadCustomer(ctx, n.db, m.CustomerID)
-	if err != nil {
-		return mail.Content{}, err
-	}
-	link, err := n.links.Issue(ctx, n.db, c.ID, "login", auth.SignInTTL)
-	if err != nil {
-		return mail.Content{}, fmt.Errorf("notify: sign-in link for customer %d: %w", c.ID, err)
-	}
-	return n.render(ctx, KindLoginLink, LoginEmail{FirstName: c.FirstName(), Link: link, CodeURL: n.baseURL + "/signin/code", Minutes: int(auth.SignInTTL.Minutes())})
+	return ds, errs
 }
 
 func (n *notifier) render(ctx context.Context, kind string, data any) (mail.Content, error) {

@@ -240,3 +240,51 @@ func TestMissingSubjectsAreSkippedOrFailed(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestOrderConfirmationsComposedTogether: a delivery batch composes its
+// order confirmations at once; each email still tells of its own order,
+// with lines in order, and carries a link of its own customer, while a
+// message whose order is gone is skipped and one without an order fails.
+func TestOrderConfirmationsComposedTogether(t *testing.T) {
+	f := seed(t)
+	var grace, order2 int64
+	if err := f.db.Get(&grace, `INSERT INTO customers (email, name) VALUES ('grace@example.com', 'Grace Hopper') RETURNING id`); err != nil {
+		t.Fatal(err)
+	}
+	err := f.db.Get(&order2, `INSERT INTO orders (source, external_id, number, customer_id, placed_at, currency, subtotal_minor, discount_minor,
+		shipping_minor, tax_minor, total_minor, content_hash) VALUES ('api', 'ext-2', '2001', $1, now(), 'USD', 900, 0, 0, 0, 900, '\x00') RETURNING id`, grace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Exec(`INSERT INTO order_items (order_id, line_no, sku, title, quantity, unit_price_minor)
+		VALUES ($1, 2, 'B-2', 'Beeswax candle', 1, 500), ($1, 1, 'A-1', 'Almond soap', 2, 200)`, order2); err != nil {
+		t.Fatal(err)
+	}
+	many, ok := f.composers[notify.KindOrderConfirmation].(mail.ManyComposer)
+	if !ok {
+		t.Fatal("the order confirmation composer cannot compose many at once")
+	}
+	msg := func(id, customer, order int64) mail.Message {
+		return mail.Message{ID: id, Kind: notify.KindOrderConfirmation, DedupeKey: "order_confirmation:" + itoa(id), CustomerID: customer, OrderID: order}
+	}
+	cs, errs := many.ComposeMany(context.Background(), []mail.Message{
+		msg(1, f.customer, f.order), msg(2, grace, order2), msg(3, grace, order2+1000), msg(4, grace, 0),
+	})
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("composing: %v, %v", errs[0], errs[1])
+	}
+	if !mail.IsSkip(errs[2]) || !mail.IsPermanent(errs[3]) || mail.IsSkip(errs[3]) {
+		t.Errorf("missing order: %v, no order: %v; want skipped, failed", errs[2], errs[3])
+	}
+	mustContain(t, "text", cs[0].Text, "Hi Ada,", "#1042", "Stoneware mug × 2")
+	mustContain(t, "text", cs[1].Text, "Hi Grace,", "#2001", "Almond soap × 2: $4.00", "Beeswax candle × 1: $5.00")
+	if strings.Index(cs[1].Text, "Almond soap") > strings.Index(cs[1].Text, "Beeswax candle") || strings.Contains(cs[1].Text, "Stoneware") {
+		t.Errorf("order 2001's lines are out of order or mixed with another order's:\n%s", cs[1].Text)
+	}
+	f.linkIn(t, cs[0], "order:"+itoa(f.order))
+	link := linkPattern.FindString(cs[1].Text)
+	claims, err := f.links.Check(context.Background(), strings.TrimPrefix(link, baseURL+"/m/"))
+	if err != nil || claims.CustomerID != grace || claims.Purpose != "order:"+itoa(order2) {
+		t.Errorf("Grace's link = %+v, %v", claims, err)
+	}
+}

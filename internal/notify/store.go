@@ -95,12 +95,48 @@ func gone(err error, what string, id int64) error {
 	return fmt.Errorf("notify: load %s %d: %w", what, id, err)
 }
 
-func loadCustomer(ctx context.Context, q sqlx.QueryerContext, id int64) (Customer, error) {
-	var c Customer
-	if err := sqlx.GetContext(ctx, q, &c, `SELECT id, email, name FROM customers WHERE id = $1`, id); err != nil {
-		return c, gone(err, "customer", id)
+// loadCustomers reads the customers ids; missing ones are absent.
+func loadCustomers(ctx context.Context, q sqlx.QueryerContext, ids []int64) (map[int64]Customer, error) {
+	var cs []Customer
+	if err := sqlx.SelectContext(ctx, q, &cs, `SELECT id, email, name FROM customers WHERE id = ANY($1::bigint[])`, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("notify: load %d customers: %w", len(ids), err)
 	}
-	return c, nil
+	out := make(map[int64]Customer, len(cs))
+	for _, c := range cs {
+		out[c.ID] = c
+	}
+	return out, nil
+}
+
+// loadOrders reads the orders ids with their lines, with one statement
+// each; missing ones are absent.
+func loadOrders(ctx context.Context, q sqlx.QueryerContext, ids []int64) (map[int64]Order, error) {
+	var os []Order
+	err := sqlx.SelectContext(ctx, q, &os, `SELECT id, number, customer_id, placed_at, currency, subtotal_minor,
+		discount_minor, shipping_minor, tax_minor, total_minor, discount_codes FROM orders WHERE id = ANY($1::bigint[])`, pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("notify: load %d orders: %w", len(ids), err)
+	}
+	var items []struct {
+		OrderID int64 `db:"order_id"`
+		Item
+	}
+	err = sqlx.SelectContext(ctx, q, &items, `SELECT i.order_id, i.title, i.quantity, i.unit_price_minor, COALESCE(p.image_url, '') AS image_url
+		FROM order_items i LEFT JOIN products p ON p.id = i.product_id
+		WHERE i.order_id = ANY($1::bigint[]) ORDER BY i.order_id, i.line_no`, pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("notify: load items of %d orders: %w", len(ids), err)
+	}
+	out := make(map[int64]Order, len(os))
+	for _, o := range os {
+		out[o.ID] = o
+	}
+	for _, it := range items {
+		o := out[it.OrderID]
+		o.Items = append(o.Items, it.Item)
+		out[it.OrderID] = o
+	}
+	return out, nil
 }
 
 func loadOrder(ctx context.Context, q sqlx.QueryerContext, id int64) (Order, error) {
