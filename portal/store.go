@@ -98,13 +98,6 @@ type TrackingEvent struct {
 	OccurredAt time.Time `db:"occurred_at" json:"occurred_at"`
 }
 
-// orderDataSize is how many orders' data Orders keeps. The order page is
-// served from its rendered copy (page.go) while its key holds; the data is
-// read again only when the page is rendered anew under the same key (the
-// clock moved: the store's midnight, recommendations a minute old), so the
-// most recent orders are enough, and the memory goes to the pages.
-const orderDataSize = 1000
-
 // Orders reads a customer's orders. Every method takes the customer id and
 // scopes its SQL by it.
 type Orders struct {
@@ -116,7 +109,7 @@ type Orders struct {
 
 // NewOrders returns the order store over pool.
 func NewOrders(pool *sqlx.DB) *Orders {
-	return &Orders{db: pool, cache: pagecache.New[Order](orderDataSize), order: db.NewStmt(pool, orderSQL),
+	return &Orders{db: pool, cache: pagecache.New[Order](pagecache.SectionSize), order: db.NewStmt(pool, orderSQL),
 		version: db.NewStmt(pool, `SELECT o.page_version AS order_version, c.page_version AS customer_version
 			FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = $1 AND o.customer_id = $2`)}
 }

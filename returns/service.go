@@ -51,7 +51,7 @@ func NewService(o Options) *Service {
 		o.Now = time.Now
 	}
 	return &Service{db: o.DB, commerce: o.Commerce, bus: o.Bus, outbox: o.Outbox, stripe: o.Stripe, now: o.Now,
-		panels: pagecache.New[panelFacts](0)}
+		panels: pagecache.New[panelFacts](pagecache.SectionSize)}
 }
 
 // StripeConfigured reports whether refunds and credits can go through Stripe.

@@ -36,7 +36,7 @@ func NewService(db *sqlx.DB, bus Emitter, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, bus: bus, now: now, forOrder: pagecache.New[[]Item](0)}
+	return &Service{db: db, bus: bus, now: now, forOrder: pagecache.New[[]Item](pagecache.SectionSize)}
 }
 
 // Input is a review as its author writes it.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := newLogger(cfg, stdout)
+	applyMemoryLimit(cfg, log)
 	app, err := buildApp(ctx, cfg, log, appOptions{})
 	if err != nil {
 		return err
@@ -44,6 +46,17 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		go servePprof(addr, log) // profiling for `make bench -pprof`; off unless set
 	}
 	return app.Serve(ctx, ln)
+}
+
+// applyMemoryLimit sets the runtime's soft memory limit from the
+// configuration, so that the caches and the bursts of the workers share a
+// bounded amount of memory (the heap would otherwise double between
+// collections, whatever the box has).
+func applyMemoryLimit(cfg config.Config, log *slog.Logger) {
+	if cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+		log.Info("memory limit", "bytes", cfg.MemoryLimit)
+	}
 }
 
 // servePprof serves net/http/pprof on addr (keep it on loopback): read only

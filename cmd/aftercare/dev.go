@@ -84,6 +84,7 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	applyMemoryLimit(cfg, log)
 	app, err := buildApp(ctx, cfg, log, appOptions{PollInterval: 200 * time.Millisecond, RetryBase: 2 * time.Second})
 	if err != nil {
 		return err

@@ -32,6 +32,10 @@ type Config struct {
 	TrustedProxies    []string      // AFTERCARE_TRUSTED_PROXIES: comma separated IPs or CIDRs whose X-Forwarded-For is believed
 	SecureCookies     bool          // false only in dev over plain http
 	WorkerConcurrency int           // AFTERCARE_WORKERS
+	// MemoryLimit is the Go runtime's soft memory limit in bytes
+	// (AFTERCARE_MEMORY_LIMIT); 0 leaves the runtime's own (GOMEMLIMIT, or
+	// none).
+	MemoryLimit int64
 }
 
 // SigningKey is one HMAC key for magic-link tokens, named by its kid.
@@ -62,6 +66,7 @@ var Vars = []Var{
 	{"AFTERCARE_MAX_BODY_BYTES", "4194304", "Largest accepted request body."},
 	{"AFTERCARE_TRUSTED_PROXIES", "(none)", "Comma separated proxy IPs/CIDRs whose X-Forwarded-For gives the client IP."},
 	{"AFTERCARE_LOG_LEVEL", "info", "debug, info, warn or error."},
+	{"AFTERCARE_MEMORY_LIMIT", "128MiB", "Soft limit of the server's memory (Go heap, stacks and runtime): above it the garbage collector works harder to stay under, instead of letting the heap double between collections. Set it to about 90% of the container's memory, or 0 to turn it off. GOMEMLIMIT, when set, wins."},
 	{"AFTERCARE_STAFF_PASSWORD", "(none; prompted)", "Read only by `aftercare staff create`: the new account's password, for scripts."},
 }
 
@@ -136,6 +141,11 @@ func Load(getenv func(string) string, dev bool) (Config, error) {
 			}
 		}
 	}
+	if getenv("GOMEMLIMIT") == "" {
+		if c.MemoryLimit, err = ParseBytes(get("AFTERCARE_MEMORY_LIMIT", "128MiB")); err != nil || (c.MemoryLimit != 0 && c.MemoryLimit < 16<<20) {
+			bad("AFTERCARE_MEMORY_LIMIT", "must be 0 or a size of at least 16MiB such as 128MiB, 512MiB or 2GiB")
+		}
+	}
 	c.LogLevel = get("AFTERCARE_LOG_LEVEL", "info")
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -146,6 +156,29 @@ func Load(getenv func(string) string, dev bool) (Config, error) {
 		return c, errors.New("configuration:\n  " + strings.Join(problems, "\n  "))
 	}
 	return c, nil
+}
+
+// ParseBytes parses a size as a number of bytes with an optional unit: B,
+// KiB, MiB, GiB (powers of 1024, as GOMEMLIMIT takes them) or KB, MB, GB
+// (powers of 1000).
+func ParseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size such as 128MiB", s)
+	}
+	return n * mult, nil
 }
 
 // ParseSigningKeys parses kid:base64secret pairs separated by commas.

@@ -46,6 +46,38 @@ func TestLoad(t *testing.T) {
 			t.Fatalf("unexpected config %+v", c)
 		}
 	})
+	t.Run("the memory limit defaults to 128MiB, takes sizes, and yields to GOMEMLIMIT", func(t *testing.T) {
+		base := map[string]string{"DATABASE_URL": "postgres://u@h/db", "AFTERCARE_SIGNING_KEYS": goodKey}
+		with := func(k, v string) map[string]string {
+			m := map[string]string{k: v}
+			for bk, bv := range base {
+				m[bk] = bv
+			}
+			return m
+		}
+		for _, tc := range []struct {
+			env  map[string]string
+			want int64
+		}{
+			{base, 128 << 20},
+			{with("AFTERCARE_MEMORY_LIMIT", "512MiB"), 512 << 20},
+			{with("AFTERCARE_MEMORY_LIMIT", "2GiB"), 2 << 30},
+			{with("AFTERCARE_MEMORY_LIMIT", "200MB"), 200e6},
+			{with("AFTERCARE_MEMORY_LIMIT", "0"), 0},
+			{with("GOMEMLIMIT", "1GiB"), 0},
+		} {
+			c, err := Load(env(tc.env), false)
+			if err != nil || c.MemoryLimit != tc.want {
+				t.Errorf("%v: limit %d, %v; want %d", tc.env, c.MemoryLimit, err, tc.want)
+			}
+		}
+		for _, v := range []string{"lots", "-1MiB", "1MiB", "12 parsecs", "9999999999GiB"} {
+			_, err := Load(env(with("AFTERCARE_MEMORY_LIMIT", v)), false)
+			if err == nil || !strings.Contains(err.Error(), "AFTERCARE_MEMORY_LIMIT: ") {
+				t.Errorf("limit %q: error %v, want one naming AFTERCARE_MEMORY_LIMIT", v, err)
+			}
+		}
+	})
 	t.Run("dev needs nothing and migrates by default", func(t *testing.T) {
 		c, err := Load(env(nil), true)
 		if err != nil || !c.AutoMigrate {

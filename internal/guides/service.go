@@ -34,7 +34,7 @@ func NewService(db *sqlx.DB, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{db: db, now: now, forOrder: pagecache.New[[]Guide](0)}
+	return &Service{db: db, now: now, forOrder: pagecache.New[[]Guide](pagecache.SectionSize)}
 }
 
 // ForOrder returns the guides of what is on order orderID of customerID, in

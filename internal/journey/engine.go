@@ -105,7 +105,7 @@ func NewEngine(db *sqlx.DB, q *jobs.Queue, outbox *mail.Outbox, o Options) *Engi
 	}
 	e := &Engine{db: db, q: q, outbox: outbox, now: o.Now, returns: o.Returns, stripe: o.Stripe,
 		handlers: map[string]Handler{}, clicks: map[string][]ClickHook{},
-		affinity: &affinity{now: o.Now}, panelRecs: pagecache.New[[]Recommendation](0).WithMaxAge(time.Minute)}
+		affinity: &affinity{now: o.Now}, panelRecs: pagecache.New[[]Recommendation](pagecache.SectionSize).WithMaxAge(time.Minute)}
 	e.builtins()
 	return e
 }

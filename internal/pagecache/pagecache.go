@@ -56,6 +56,14 @@ func KeyFrom(ctx context.Context) (Key, bool) {
 // MB (the server's peak under `make bench` is in BENCHMARKS.md).
 const DefaultSize = 5000
 
+// SectionSize is how many orders the caches of the page's sections keep
+// (the order's data, returns, reviews, guides, recommendations). The page
+// itself is kept whole while its key holds; a section is read only when the
+// page is rendered again under the same key (the clock moved past something
+// it shows), so the most recent orders are enough, and the memory goes to
+// the whole pages.
+const SectionSize = 1000
+
 // Cache keeps one value per order, under the key it was read for.
 type Cache[T any] struct {
 	mu     sync.Mutex
