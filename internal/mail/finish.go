@@ -69,8 +69,9 @@ const FooterMarker = `<span class="aftercare-footer"></span>`
 // AddFooter puts snippet (trusted HTML) into the footer of a rendered email
 // at FooterMarker, or before </body> when the layout has no marker.
 func AddFooter(htmlBody, snippet string) string {
-	if strings.Contains(htmlBody, FooterMarker) {
-		return strings.Replace(htmlBody, FooterMarker, snippet, 1)
+	// One search and one copy (Contains and then Replace searched twice).
+	if i := strings.Index(htmlBody, FooterMarker); i >= 0 {
+		return htmlBody[:i] + snippet + htmlBody[i+len(FooterMarker):]
 	}
 	return BeforeBodyEnd(htmlBody, snippet)
 }

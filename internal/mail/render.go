@@ -1,7 +1,6 @@
 package mail
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	htmltemplate "html/template"
@@ -99,22 +98,27 @@ func (r *Renderer) Render(name string, v View) (Content, error) {
 		return Content{}, fmt.Errorf("mail: no email template %q", name)
 	}
 	t := r.text[name]
-	var subject, text, html bytes.Buffer
-	if err := t.ExecuteTemplate(&subject, "subject", v); err != nil {
+	// The buffers are reused: grown afresh for every email they were a
+	// good part of the renderer's garbage.
+	subject, text, html := getBuffer(), getBuffer(), getBuffer()
+	defer putBuffer(subject)
+	defer putBuffer(text)
+	defer putBuffer(html)
+	if err := t.ExecuteTemplate(subject, "subject", v); err != nil {
 		return Content{}, fmt.Errorf("mail: render %s subject: %w", name, err)
 	}
 	v.Subject = strings.Join(strings.Fields(subject.String()), " ")
-	if err := t.ExecuteTemplate(&text, "layout", v); err != nil {
+	if err := t.ExecuteTemplate(text, "layout", v); err != nil {
 		return Content{}, fmt.Errorf("mail: render %s text: %w", name, err)
 	}
-	if err := h.ExecuteTemplate(&html, "layout", v); err != nil {
+	if err := h.ExecuteTemplate(html, "layout", v); err != nil {
 		return Content{}, fmt.Errorf("mail: render %s html: %w", name, err)
 	}
 	return Content{
 		// A subject is one line: template line breaks and indents collapse.
 		Subject: v.Subject,
 		HTML:    html.String(),
-		Text:    tidyText(text.String()),
+		Text:    tidyText(unsafeString(text.Bytes())),
 	}, nil
 }
 
@@ -140,22 +144,32 @@ func (r *Renderer) Compose(ctx context.Context, q sqlx.QueryerContext, kind stri
 // tidyText trims trailing spaces, leading blank lines and runs of blank
 // lines left by template actions, so the text part reads as written.
 func tidyText(s string) string {
-	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
-	out := make([]string, 0, len(lines))
-	blank := 0
-	for _, l := range lines {
+	var b strings.Builder
+	b.Grow(len(s) + 1)
+	started, blank := false, false
+	for more := true; more; {
+		var l string
+		l, s, more = strings.Cut(s, "\n")
+		if more {
+			l = strings.TrimSuffix(l, "\r")
+		}
 		if l != "-- " { // the signature separator keeps its space (RFC 3676)
 			l = strings.TrimRight(l, " \t")
 		}
 		if l == "" {
-			blank++
-			if blank > 1 || len(out) == 0 {
-				continue
-			}
-		} else {
-			blank = 0
+			// Runs of blank lines become one; leading and trailing ones go.
+			blank = started
+			continue
 		}
-		out = append(out, l)
+		if started {
+			b.WriteByte('\n')
+			if blank {
+				b.WriteByte('\n')
+			}
+		}
+		started, blank = true, false
+		b.WriteString(l)
 	}
-	return strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
+	b.WriteByte('\n')
+	return b.String()
 }

@@ -1,6 +1,8 @@
 package mail
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -148,17 +150,14 @@ func (s *SMTPSender) Send(ctx context.Context, from string, m Message) error {
 		}
 		sender = a
 	}
-	msg, err := s.compose(sender, m)
+	to, err := netmail.ParseAddress(m.To)
 	if err != nil {
+		return Permanent(fmt.Errorf("mail: recipient %q: %w", m.To, err))
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := writeMessage(buf, sender, to, m, time.Now()); err != nil {
 		return err
-	}
-	envFrom, err := msg.GetSender(false)
-	if err != nil {
-		return Permanent(fmt.Errorf("mail: sender: %w", err))
-	}
-	rcpts, err := msg.GetRecipients()
-	if err != nil {
-		return Permanent(fmt.Errorf("mail: recipients: %w", err))
 	}
 	conn, reused := s.take()
 	if conn == nil {
@@ -166,7 +165,8 @@ func (s *SMTPSender) Send(ctx context.Context, from string, m Message) error {
 			return fmt.Errorf("mail: SMTP connect: %w", err)
 		}
 	}
-	stage, err := s.transact(conn, envFrom, rcpts, msg)
+	envFrom, rcpt := angleAddr(sender), angleAddr(to)
+	stage, err := s.transact(conn, envFrom, rcpt, buf.Bytes())
 	if err != nil && reused && stage == stageMail && closedConn(err) {
 		// The kept connection had died (the server closed it, or went
 		// away): nothing was sent on it, so dial once more.
@@ -174,7 +174,7 @@ func (s *SMTPSender) Send(ctx context.Context, from string, m Message) error {
 		if conn, err = s.client.DialToSMTPClientWithContext(ctx); err != nil {
 			return fmt.Errorf("mail: SMTP connect: %w", err)
 		}
-		stage, err = s.transact(conn, envFrom, rcpts, msg)
+		stage, err = s.transact(conn, envFrom, rcpt, buf.Bytes())
 	}
 	if err != nil {
 		conn.Close() //nolint:errcheck // a connection in an unknown state is not reused
@@ -204,36 +204,95 @@ const (
 	stageDone = "(after DATA)" // never returned with an error
 )
 
-// transact sends msg from envFrom to rcpts as one mail transaction on
-// conn: MAIL, RCPT, DATA, and nothing more. A transaction ends with the
-// server's reply to the message, so the next one needs no RSET, and a kept
-// connection needs no NOOP first: a dead one fails at MAIL, before anything
-// is sent (four round trips a message instead of go-mail's six). It returns
-// the stage a failure happened in.
-func (s *SMTPSender) transact(conn *smtp.Client, envFrom string, rcpts []string, msg *gomail.Msg) (string, error) {
+// transact sends data (CRLF line ends) from envFrom to rcpt as one mail
+// transaction on conn: MAIL, RCPT, DATA, and nothing more. A transaction
+// ends with the server's reply to the message, so the next one needs no
+// RSET, and a kept connection needs no NOOP first: a dead one fails at
+// MAIL, before anything is sent. When the server offers PIPELINING
+// (RFC 2920) the three commands go out together: two round trips a message
+// instead of four (go-mail's way took six). It returns the stage a failure
+// happened in.
+func (s *SMTPSender) transact(conn *smtp.Client, envFrom, rcpt string, data []byte) (string, error) {
 	if err := conn.UpdateDeadline(s.timeout); err != nil {
 		return stageMail, err
 	}
-	if err := conn.Mail(envFrom); err != nil {
-		return stageMail, err
+	mailCmd := "MAIL FROM:" + envFrom
+	if ok, _ := conn.Extension("8BITMIME"); ok {
+		mailCmd += " BODY=8BITMIME"
 	}
-	for _, r := range rcpts {
-		if err := conn.Rcpt(r); err != nil {
+	if ok, _ := conn.Extension("SMTPUTF8"); ok {
+		mailCmd += " SMTPUTF8" // as go-mail's Mail did
+	}
+	t := conn.Text
+	if ok, _ := conn.Extension("PIPELINING"); ok {
+		if err := t.PrintfLine("%s\r\nRCPT TO:%s\r\nDATA", mailCmd, rcpt); err != nil {
+			return stageMail, err
+		}
+		// Every reply is read, so the connection stays in step even when
+		// one is a refusal; the first refusal says what failed.
+		_, _, mailErr := t.ReadResponse(250)
+		_, _, rcptErr := t.ReadResponse(25)
+		_, _, dataErr := t.ReadResponse(354)
+		switch {
+		case mailErr != nil:
+			return stageMail, mailErr
+		case rcptErr != nil:
+			return stageRcpt, rcptErr
+		case dataErr != nil:
+			return stageData, dataErr
+		}
+	} else {
+		if _, _, err := cmd(t, 250, mailCmd); err != nil {
+			return stageMail, err
+		}
+		if _, _, err := cmd(t, 25, "RCPT TO:"+rcpt); err != nil {
 			return stageRcpt, err
 		}
+		if _, _, err := cmd(t, 354, "DATA"); err != nil {
+			return stageData, err
+		}
 	}
-	w, err := conn.Data()
-	if err != nil {
-		return stageData, err
-	}
-	if _, err := msg.WriteTo(w); err != nil {
+	writeDotStuffed(t.W, data)
+	if err := t.W.Flush(); err != nil {
 		return stageData, err // the caller drops the connection, unfinished
 	}
 	// The reply to the final dot is the server accepting the message.
-	if err := w.Close(); err != nil {
+	if _, _, err := t.ReadResponse(250); err != nil {
 		return stageData, err
 	}
 	return stageDone, nil
+}
+
+// cmd sends one command line and reads its reply.
+func cmd(t *textproto.Conn, code int, line string) (int, string, error) {
+	if err := t.PrintfLine("%s", line); err != nil {
+		return 0, "", err
+	}
+	return t.ReadResponse(code)
+}
+
+// writeDotStuffed writes data as the body of DATA (RFC 5321 4.5.2): a dot
+// doubled at the start of a line, a CRLF added when data lacks a last one,
+// and the final dot. textproto's DotWriter does the same a byte at a time,
+// which was most of the cost of handing a message over.
+func writeDotStuffed(w *bufio.Writer, data []byte) {
+	if len(data) > 0 && data[0] == '.' {
+		w.WriteByte('.') //nolint:errcheck // a bufio.Writer's error sticks until Flush
+	}
+	for {
+		i := bytes.Index(data, []byte("\n."))
+		if i < 0 {
+			break
+		}
+		w.Write(data[:i+2]) //nolint:errcheck // as above
+		w.WriteByte('.')    //nolint:errcheck // as above
+		data = data[i+2:]
+	}
+	w.Write(data) //nolint:errcheck // as above
+	if !bytes.HasSuffix(data, []byte("\r\n")) {
+		w.WriteString("\r\n") //nolint:errcheck // as above
+	}
+	w.WriteString(".\r\n") //nolint:errcheck // as above
 }
 
 // take returns a kept connection, closing those kept too long, or nil.
@@ -275,34 +334,10 @@ func (s *SMTPSender) Close() {
 	}
 }
 
-func (s *SMTPSender) compose(from *netmail.Address, m Message) (*gomail.Msg, error) {
-	msg := gomail.NewMsg()
-	msg.FromMailAddress(from)
-	if err := msg.To(m.To); err != nil {
-		return nil, Permanent(fmt.Errorf("mail: recipient %q: %w", m.To, err))
-	}
-	msg.Subject(m.Subject)
-	msg.SetDate()
-	// A Message-ID fixed per message lets a receiving server drop a
-	// duplicate if a retry resends what it already accepted.
-	msg.SetMessageIDWithValue(fmt.Sprintf("aftercare.%d.%d@%s", m.ID, m.CreatedAt.UnixNano(), domainOf(from.Address)))
-	for name, value := range m.Headers {
-		if strings.ContainsAny(name+value, "\r\n") || name == "" {
-			return nil, Permanent(fmt.Errorf("mail: header %q has a line break", name))
-		}
-		if strings.EqualFold(name, "Reply-To") {
-			if err := msg.ReplyTo(value); err != nil {
-				return nil, Permanent(fmt.Errorf("mail: Reply-To %q: %w", value, err))
-			}
-			continue
-		}
-		msg.SetGenHeader(gomail.Header(name), value)
-	}
-	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
-	if m.HTML != "" {
-		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
-	}
-	return msg, nil
+// angleAddr is a's address alone, in angle brackets, for MAIL FROM and
+// RCPT TO. Its line breaks are refused by the address parser already.
+func angleAddr(a *netmail.Address) string {
+	return (&netmail.Address{Address: a.Address}).String()
 }
 
 func domainOf(address string) string {

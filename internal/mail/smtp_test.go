@@ -1,8 +1,11 @@
 package mail_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -103,5 +106,129 @@ func TestSMTPSenderDialsAgainWhenTheServerDroppedItsConnection(t *testing.T) {
 	}
 	if n := srv.Connections(); n != 2 {
 		t.Fatalf("%d connections, want 2: the dropped one and its replacement", n)
+	}
+}
+
+// TestSMTPSenderSendsBodiesIntact sends, over a real SMTP conversation
+// (pipelined: the test server offers PIPELINING), bodies with lines that
+// start with dots, which the data transfer must double and the server undo,
+// and a text without a last line break; each arrives as written, from and
+// to the envelope addresses alone.
+func TestSMTPSenderSendsBodiesIntact(t *testing.T) {
+	srv := mailtest.NewServer(t)
+	s, err := mail.NewSMTPSender(srv.URL()+"?timeout=5s", "Shop <hello@shop.test>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	texts := []string{
+		".starts with a dot\n..two dots\nmiddle . dot\n.\nend\n",
+		"no last line break\n.",
+	}
+	for i, text := range texts {
+		m := mail.Message{ID: int64(i + 1), To: "Ada <ada@example.com>", Subject: "dots", Text: text}
+		if i == 0 {
+			m.HTML = "<p>\n.dot</p>" // the other, text alone, ends without a line break
+		}
+		if err := s.Send(context.Background(), "", m); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	msgs := srv.Messages()
+	if len(msgs) != len(texts) {
+		t.Fatalf("%d messages arrived, want %d", len(msgs), len(texts))
+	}
+	for i, msg := range msgs {
+		if msg.From != "hello@shop.test" || len(msg.To) != 1 || msg.To[0] != "ada@example.com" {
+			t.Fatalf("message %d: envelope from %q to %q", i, msg.From, msg.To)
+		}
+		parts, err := msg.Parts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.ReplaceAll(texts[i], "\n", "\r\n")
+		if !strings.HasSuffix(want, "\r\n") {
+			want += "\r\n" // SMTP data ends with a line break
+		}
+		if parts["text/plain"] != want || i == 0 && parts["text/html"] != "<p>\r\n.dot</p>" {
+			t.Fatalf("message %d: parts %q, want text %q", i, parts, want)
+		}
+		h, err := msg.Header()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := h.Get("Message-Id"); !strings.HasPrefix(got, fmt.Sprintf("<aftercare.%d.", i+1)) || !strings.HasSuffix(got, "@shop.test>") {
+			t.Fatalf("message %d: Message-ID %q", i, got)
+		}
+	}
+}
+
+// TestSMTPSenderWaitsForEachReplyWithoutPipelining talks to a server that
+// does not offer PIPELINING (a scripted one: the test server offers it):
+// each command waits for its reply, and the message arrives dot-stuffed.
+func TestSMTPSenderWaitsForEachReplyWithoutPipelining(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan []string, 1)
+	go func() {
+		var lines []string
+		defer func() { got <- lines }()
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		reply := func(s string) { fmt.Fprintf(c, "%s\r\n", s) }
+		reply("220 localhost ESMTP")
+		inData := false
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			line = strings.TrimSuffix(line, "\r\n")
+			lines = append(lines, line)
+			switch {
+			case inData && line == ".":
+				inData = false
+				reply("250 queued")
+			case inData:
+			case r.Buffered() > 0:
+				lines = append(lines, "(a command sent before the reply to the last)")
+				return
+			case strings.HasPrefix(line, "EHLO"):
+				reply("250-localhost\r\n250 8BITMIME")
+			case strings.HasPrefix(line, "DATA"):
+				inData = true
+				reply("354 go ahead")
+			case strings.HasPrefix(line, "QUIT"):
+				reply("221 bye")
+				return
+			default:
+				reply("250 ok")
+			}
+		}
+	}()
+	s, err := mail.NewSMTPSender("smtp://"+l.Addr().String()+"?tls=none&timeout=5s", "hello@shop.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mail.Message{To: "ada@example.com", Subject: "dots", Text: ".hi\n"}
+	if err := s.Send(context.Background(), "", m); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	lines := <-got
+	want := []string{"MAIL FROM:<hello@shop.test> BODY=8BITMIME", "RCPT TO:<ada@example.com>", "DATA"}
+	i := slices.Index(lines, want[0])
+	if i < 0 || len(lines) < i+3 || !slices.Equal(lines[i:i+3], want) {
+		t.Fatalf("conversation %q, want %q in it", lines, want)
+	}
+	if !slices.Contains(lines, "..hi") || !slices.Contains(lines, "QUIT") {
+		t.Fatalf("conversation %q: no dot-stuffed body line or no QUIT", lines)
 	}
 }
