@@ -25,19 +25,7 @@ import (
 // the "customerID" local.
 func testApp(t *testing.T, f *fixture, now time.Time) *fiber.App {
 	t.Helper()
-	engine, err := web.NewEngine(nil)
-	if err != nil {
-		t.Fatalf("templates: %v", err)
-	}
-	app := server.New(server.Options{DB: f.db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Views: engine})
-	app.Use(func(c *fiber.Ctx) error {
-		if id, err := strconv.ParseInt(c.Get("X-Test-Customer"), 10, 64); err == nil {
-			c.Locals("customerID", id)
-		}
-		return c.Next()
-	})
-	NewHandlers(f.db, WithClock(func() time.Time { return now })).Routes(app)
-	return app
+	return clockApp(t, f, &now)
 }
 
 // get returns the status and the page text with entities decoded.

@@ -2,7 +2,6 @@ package mail
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -426,16 +425,12 @@ func (s *deliveryStatements) recordMany(ctx context.Context, tx *sqlx.Tx, ids []
 			inc = append(inc, 0)
 		}
 		if c := o.store; c != nil {
-			h := c.Headers
-			if h == nil {
-				h = map[string]string{}
-			}
-			raw, err := json.Marshal(h)
+			raw, err := headersJSON(id, c.Headers)
 			if err != nil {
-				return fmt.Errorf("mail: message %d headers: %w", id, err)
+				return err
 			}
 			store = append(store, true)
-			subj, html, text, headers = append(subj, c.Subject), append(html, c.HTML), append(text, c.Text), append(headers, string(raw))
+			subj, html, text, headers = append(subj, c.Subject), append(html, c.HTML), append(text, c.Text), append(headers, raw)
 		} else {
 			store = append(store, false)
 			subj, html, text, headers = append(subj, ""), append(html, ""), append(text, ""), append(headers, "{}")

@@ -236,6 +236,19 @@ func (s *deliveryStatements) message(ctx context.Context, tx *sqlx.Tx, id int64)
 	return r.message()
 }
 
+// headersJSON is a message's extra headers as the messages row keeps them
+// (a JSON object, {} for none).
+func headersJSON(id int64, h map[string]string) (string, error) {
+	if h == nil {
+		return "{}", nil
+	}
+	raw, err := json.Marshal(h)
+	if err != nil {
+		return "", fmt.Errorf("mail: message %d headers: %w", id, err)
+	}
+	return string(raw), nil
+}
+
 // recordIn is setStatus in tx that also stores c as the message's content
 // when c is not nil.
 func (s *deliveryStatements) recordIn(ctx context.Context, tx *sqlx.Tx, id int64, status string, attempted bool, lastError string, at time.Time, c *Content) error {
@@ -243,19 +256,14 @@ func (s *deliveryStatements) recordIn(ctx context.Context, tx *sqlx.Tx, id int64
 	if attempted {
 		inc = 1
 	}
-	var subject, htmlBody, text, headers string
+	var subject, htmlBody, text string
+	headers := "{}"
 	if c != nil {
-		h := c.Headers
-		if h == nil {
-			h = map[string]string{}
+		var err error
+		if headers, err = headersJSON(id, c.Headers); err != nil {
+			return err
 		}
-		raw, err := json.Marshal(h)
-		if err != nil {
-			return fmt.Errorf("mail: message %d headers: %w", id, err)
-		}
-		subject, htmlBody, text, headers = c.Subject, c.HTML, c.Text, string(raw)
-	} else {
-		headers = "{}"
+		subject, htmlBody, text = c.Subject, c.HTML, c.Text
 	}
 	_, err := s.record.exec(ctx, tx, id, status, inc, truncate(lastError, 2000), at, c != nil, subject, htmlBody, text, headers)
 	if err != nil {
