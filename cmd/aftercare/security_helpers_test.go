@@ -164,11 +164,13 @@ var fingerprintTables = []string{"customers", "orders", "order_items", "products
 	"rewards", "product_pairings", "audit_log", "webhook_events"}
 
 // fingerprint is a digest of every row of fingerprintTables, in one query,
-// taken once the outbox is idle: delivering an email issues its sign-in
-// link (a login_tokens row) in the background.
+// taken once the jobs due now have run and the outbox is idle: an event's
+// job queues an email in the background, and delivering it issues its
+// sign-in link (a login_tokens row).
 func (l *liveApp) fingerprint(t *testing.T) string {
 	t.Helper()
-	l.waitUntil(t, "the outbox to be idle", `SELECT NOT EXISTS (SELECT 1 FROM messages WHERE status = 'queued')`)
+	l.waitUntil(t, "the jobs due and the outbox to be idle", `SELECT NOT EXISTS (SELECT 1 FROM messages WHERE status = 'queued')
+		AND NOT EXISTS (SELECT 1 FROM river_job WHERE state IN ('available', 'running') AND scheduled_at <= now())`)
 	var parts []string
 	for _, table := range fingerprintTables {
 		parts = append(parts, fmt.Sprintf(`(SELECT '%[1]s=' || count(*) || ':' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM %[1]s x)`, table))
