@@ -125,14 +125,7 @@ func TestTheCachedLandingFollowsASwitchedOffCodeAndProgram(t *testing.T) {
 	clock := w.fast()
 	jane := w.referrer("jane@example.com", "Jane Doe", order{})
 	ctx := context.Background()
-	available := func() bool {
-		t.Helper()
-		l, err := w.svc.Visit(ctx, jane.Code, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l.Available
-	}
+	available := func() bool { t.Helper(); return w.available(jane.Code) }
 	panel := func() bool {
 		t.Helper()
 		html, err := w.svc.Panel(ctx, func(string, any) (template.HTML, error) { return "panel", nil })
@@ -355,15 +348,7 @@ func TestACodeInUseIsReadAgainBeforeItExpires(t *testing.T) {
 	w := newWorld(t, false)
 	clock := w.fast()
 	jane := w.referrer("jane@example.com", "Jane Doe", order{})
-	ctx := context.Background()
-	available := func() bool {
-		t.Helper()
-		l, err := w.svc.Visit(ctx, jane.Code, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l.Available
-	}
+	available := func() bool { t.Helper(); return w.available(jane.Code) }
 	start := clock.now()
 	if !available() {
 		t.Fatal("not available at first")
@@ -408,4 +393,14 @@ func TestAKeptLandingFollowsTheStore(t *testing.T) {
 			t.Fatalf("landing for %q: %d\n%s", name, resp.StatusCode, body)
 		}
 	}
+}
+
+// available says whether code's landing offers a code now.
+func (w *world) available(code string) bool {
+	w.t.Helper()
+	l, err := w.svc.Visit(context.Background(), code, "")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return l.Available
 }

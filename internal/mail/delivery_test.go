@@ -179,11 +179,7 @@ func TestDeliveryOverSMTP(t *testing.T) {
 func TestDeliveryRetriesUntilTheServerRecovers(t *testing.T) {
 	srv := mailtest.NewServer(t)
 	srv.FailNext(3)
-	sender, err := mail.NewSMTPSender(srv.URL(), "hello@shop.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := start(t, sender)
+	h := start(t, newSender(t, srv))
 	h.queue(t, mail.Queued{Kind: "note", DedupeKey: "note:retry", To: "ada@example.com"})
 
 	got := h.waitState(t, "note:retry")

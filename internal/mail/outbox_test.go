@@ -15,12 +15,14 @@ import (
 	"github.com/aftercare/aftercare/internal/mail/mailtest"
 )
 
-func newSender(t *testing.T, srv *mailtest.Server) mail.Sender {
+// newSender is an SMTP sender to srv, closed when the test ends.
+func newSender(t *testing.T, srv *mailtest.Server) *mail.SMTPSender {
 	t.Helper()
 	s, err := mail.NewSMTPSender(srv.URL(), "hello@shop.test")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	return s
 }
 

@@ -46,11 +46,7 @@ func TestNewSMTPSenderChecksItsConfiguration(t *testing.T) {
 // connection has died.
 func TestSMTPSenderKeepsConnectionsBetweenMessages(t *testing.T) {
 	srv := mailtest.NewServer(t)
-	s, err := mail.NewSMTPSender(srv.URL(), "hello@shop.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newSender(t, srv)
 	ctx := context.Background()
 	send := func(i int) {
 		t.Helper()
@@ -85,11 +81,7 @@ func TestSMTPSenderKeepsConnectionsBetweenMessages(t *testing.T) {
 // message arrives once.
 func TestSMTPSenderDialsAgainWhenTheServerDroppedItsConnection(t *testing.T) {
 	srv := mailtest.NewServer(t)
-	s, err := mail.NewSMTPSender(srv.URL(), "hello@shop.test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := newSender(t, srv)
 	ctx := context.Background()
 	for i := range 2 {
 		if i == 1 {
