@@ -3,10 +3,13 @@ package portal
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lib/pq"
 
 	"github.com/aftercare/aftercare/internal/pagecache"
 )
@@ -206,5 +209,25 @@ func TestViewRecorderWritesEveryViewInBatches(t *testing.T) {
 	}
 	if n != 4000 {
 		t.Fatalf("%d views stored, want 4000", n)
+	}
+}
+
+// TestErasingAnOrderForgetsItsViews checks what the dropped foreign key
+// did (migration 00016): deleting orders deletes their views, and only
+// theirs.
+func TestErasingAnOrderForgetsItsViews(t *testing.T) {
+	f := newFixture(t)
+	ann := f.customer("ann@example.com")
+	kept, _ := f.order(ann, orderSpec{number: "#1", placedAt: utc("2026-03-01T10:00:00Z"), items: []item{{"MUG", "Mug", 1, 1200}}})
+	gone, _ := f.order(ann, orderSpec{number: "#2", placedAt: utc("2026-03-01T10:00:00Z"), items: []item{{"MUG", "Mug", 1, 1200}}})
+	also, _ := f.order(ann, orderSpec{number: "#3", placedAt: utc("2026-03-01T10:00:00Z"), items: []item{{"MUG", "Mug", 1, 1200}}})
+	f.exec(`INSERT INTO tracking_views (order_id) SELECT unnest($1::bigint[]) FROM generate_series(1, 3)`, pq.Array([]int64{kept, gone, also}))
+	f.exec(`DELETE FROM orders WHERE id = ANY($1)`, pq.Array([]int64{gone, also}))
+	var views []int64
+	if err := f.db.Select(&views, `SELECT order_id FROM tracking_views ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(views, []int64{kept, kept, kept}) {
+		t.Fatalf("views left: %v, want the three of order %d", views, kept)
 	}
 }

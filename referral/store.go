@@ -95,7 +95,7 @@ func upsertClaim(ctx context.Context, tx *sqlx.Tx, r Referral) (Referral, error)
 // hour per device and code, so reloads and bots do not swell the funnel.
 func recordVisit(ctx context.Context, q sqlx.ExecerContext, codeID int64, deviceID string, now time.Time) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO referral_visits (code_id, device_id, created_at)
-		SELECT $1, $2, $3 WHERE NOT EXISTS (
+		SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM referral_codes WHERE id = $1) AND NOT EXISTS (
 			SELECT 1 FROM referral_visits WHERE code_id = $1 AND device_id = $2 AND created_at > $3::timestamptz - interval '1 hour')`,
 		codeID, deviceID, now)
 	if err != nil {

@@ -276,8 +276,11 @@ func insertVisitRows(ctx context.Context, q sqlx.ExecerContext, visits []visit) 
 }
 
 // insertVisitsSQL takes the times as microseconds since the epoch: cheaper
-// to send than text.
+// to send than text. A code deleted since it was read (its customer erased)
+// gets no visit: the join stands in for the foreign key that migration
+// 00016 dropped, so that a visit no longer locks its code's row.
 const insertVisitsSQL = `INSERT INTO referral_visits (code_id, device_id, created_at)
 			SELECT v.code_id, v.device_id, v.at
 			FROM (SELECT u.code_id, u.device_id, timestamptz 'epoch' + u.us * interval '1 microsecond' AS at
-				FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(code_id, device_id, us)) AS v`
+				FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS u(code_id, device_id, us)) AS v
+			JOIN referral_codes c ON c.id = v.code_id`

@@ -65,11 +65,12 @@ func measure(ctx context.Context, o options, log io.Writer) (bench.Record, error
 		if err != nil {
 			return rec, err
 		}
+		meter := newCPUMeter(ctx, cl.db, ref.cmd.Process.Pid)
 		for _, l := range []bench.Load{
 			{Name: "plaintext", Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Next: get(ref.base + "/plaintext")},
 			{Name: "fortunes", Conns: o.conns, Warmup: o.warmup, Duration: o.duration, Next: get(ref.base + "/fortunes")},
 		} {
-			rec.AddLoad(report(log, bench.Run(ctx, l)))
+			measured(ctx, o, meter, &rec, log, func() bench.Result { return bench.Run(ctx, l) })
 		}
 		ref.Stop()
 	}
@@ -125,13 +126,13 @@ func serverLoads(ctx context.Context, o options, cl *cluster, srv *proc, prof *p
 		// then the walk over the same orders (the steady state).
 		cold, pages := orderPageColdLoad(srv.base, shoppers, o)
 		rec.AddLoad(report(log, bench.RunFixed(ctx, cold, pages)))
-		var res bench.Result
 		share := cacheShare(ctx, srv.base, func() {
-			res = prof.during(ctx, "order_page", o, func() bench.Result {
-				return stats.during(ctx, "order_page", func() bench.Result { return bench.Run(ctx, orderPageLoad(srv.base, shoppers, o)) })
+			measured(ctx, o, newCPUMeter(ctx, cl.db, srv.cmd.Process.Pid), rec, log, func() bench.Result {
+				return prof.during(ctx, "order_page", o, func() bench.Result {
+					return stats.during(ctx, "order_page", func() bench.Result { return bench.Run(ctx, orderPageLoad(srv.base, shoppers, o)) })
+				})
 			})
 		})
-		rec.AddLoad(report(log, res))
 		if share >= 0 {
 			rec.Metrics["order_page.cache_hit_pct"] = share
 			note := fmt.Sprintf("order page: %.1f%% of its parts (order, returns, reviews, guides, recommendations) were served from the page caches, warm-up included (order_page_cold, before it, read each order once from the database)", share)
@@ -145,18 +146,11 @@ func serverLoads(ctx context.Context, o options, cl *cluster, srv *proc, prof *p
 		rec.Notes = append(rec.Notes, "referral link not measured: "+err.Error())
 		fmt.Fprintln(log, "referral link not measured:", err)
 	} else {
-		res, cpu := cpuPerRequest(ctx, newCPUMeter(ctx, cl.db, srv.cmd.Process.Pid), o, func() bench.Result {
+		measured(ctx, o, newCPUMeter(ctx, cl.db, srv.cmd.Process.Pid), rec, log, func() bench.Result {
 			return prof.during(ctx, "referral", o, func() bench.Result {
 				return stats.during(ctx, "referral", func() bench.Result { return bench.Run(ctx, ref) })
 			})
 		})
-		rec.AddLoad(report(log, res))
-		if res.Requests > 0 {
-			rec.Metrics["referral.server_cpu_us"] = cpu.server
-			rec.Metrics["referral.postgres_cpu_us"] = cpu.postgres
-			fmt.Fprintf(log, "referral: CPU per request: server %.0f µs, PostgreSQL %.0f µs, load generator %.0f µs\n",
-				cpu.server, cpu.postgres, cpu.harness)
-		}
 	}
 	if o.runs("ingest") {
 		if err := ingestLoads(ctx, o, cl, srv, prof, stats, key, runID, rec, log); err != nil {
@@ -254,6 +248,22 @@ func settle(ctx context.Context, db *sqlx.DB, log io.Writer) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	fmt.Fprintf(log, "start-up sweeps done after %.1f s\n", time.Since(t0).Seconds())
+}
+
+// measured runs load, adds its result to rec with the CPU time per request
+// of the server (or the reference), PostgreSQL and the load generator, and
+// prints both.
+func measured(ctx context.Context, o options, m cpuMeter, rec *bench.Record, log io.Writer, load func() bench.Result) {
+	res, cpu := cpuPerRequest(ctx, m, o, load)
+	rec.AddLoad(report(log, res))
+	if res.Requests == 0 {
+		return
+	}
+	rec.Metrics[res.Name+".server_cpu_us"] = cpu.server
+	rec.Metrics[res.Name+".postgres_cpu_us"] = cpu.postgres
+	rec.Metrics[res.Name+".loadgen_cpu_us"] = cpu.harness
+	fmt.Fprintf(log, "%s: CPU per request: server %.0f µs, PostgreSQL %.0f µs, load generator %.0f µs\n",
+		res.Name, cpu.server, cpu.postgres, cpu.harness)
 }
 
 // cpuUse is CPU time per request in µs.
