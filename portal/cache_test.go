@@ -127,11 +127,32 @@ func TestEveryChangeToWhatTheOrderPageShowsMovesItsVersion(t *testing.T) {
 		{"settings", `INSERT INTO store_settings (section, value, updated_by) VALUES ('returns', '{}', 'test')`},
 		{"catalog", `INSERT INTO products (sku, title) VALUES ('KETTLE', 'Kettle')`},
 		{"catalog", `UPDATE products SET title = 'Steel kettle' WHERE sku = 'KETTLE'`},
+		{"catalog", `INSERT INTO products (sku, title) VALUES ('KETTLE', 'Kettle') ON CONFLICT (sku) DO UPDATE SET title = EXCLUDED.title`},
+		{"catalog", `DELETE FROM products WHERE sku = 'KETTLE'`},
+		{"catalog", `TRUNCATE product_pairings`},
 	} {
 		b := epoch(e.epoch)
 		f.exec(e.sql)
 		if epoch(e.epoch) <= b {
 			t.Errorf("%s: the %s epoch did not move", e.sql, e.epoch)
+		}
+	}
+
+	// A statement that changes no row moves no epoch (migration 00017): a
+	// catalog sync sending unchanged products upserts them this way, and
+	// must not make every instance render every kept page again.
+	f.exec(`INSERT INTO products (sku, title) VALUES ('MUG', 'Mug')`)
+	for _, e := range []struct{ epoch, sql string }{
+		{"catalog", `INSERT INTO products (sku, title) VALUES ('MUG', 'Mug') ON CONFLICT (sku) DO UPDATE
+			SET title = EXCLUDED.title WHERE products.title IS DISTINCT FROM EXCLUDED.title`},
+		{"catalog", `UPDATE products SET title = 'Nothing' WHERE sku = 'NO-SUCH-SKU'`},
+		{"catalog", `DELETE FROM products WHERE sku = 'NO-SUCH-SKU'`},
+		{"settings", `DELETE FROM store_settings WHERE section = 'no-such-section'`},
+	} {
+		b := epoch(e.epoch)
+		f.exec(e.sql)
+		if got := epoch(e.epoch); got != b {
+			t.Errorf("%s: changed no row but moved the %s epoch %d -> %d", e.sql, e.epoch, b, got)
 		}
 	}
 }
@@ -224,7 +245,7 @@ func TestErasingAnOrderForgetsItsViews(t *testing.T) {
 	f.exec(`INSERT INTO tracking_views (order_id) SELECT unnest($1::bigint[]) FROM generate_series(1, 3)`, pq.Array([]int64{kept, gone, also}))
 	f.exec(`DELETE FROM orders WHERE id = ANY($1)`, pq.Array([]int64{gone, also}))
 	var views []int64
-	if err := f.db.Select(&views, `SELECT order_id FROM tracking_views ORDER BY id`); err != nil {
+	if err := f.db.Select(&views, `SELECT order_id FROM tracking_views ORDER BY order_id`); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(views, []int64{kept, kept, kept}) {

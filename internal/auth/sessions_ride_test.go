@@ -42,6 +42,12 @@ func TestTheOrderPageReadsSettingsAndVersionsWithTheSession(t *testing.T) {
 		_, ok := settings.EpochsFrom(c.UserContext())
 		return c.SendString(fmt.Sprintf("help from %s, epochs %v", s.StoreName, ok))
 	})
+	// A page of the deferred prefix read with a session but no ride: its
+	// epochs come with the session (lookupEpochs).
+	app.Get("/orders-epochs", func(c *fiber.Ctx) error {
+		e, ok := settings.EpochsFrom(c.UserContext())
+		return c.SendString(fmt.Sprintf("epochs %v %+v", ok, e))
+	})
 	app.Use("/orders", RequireCustomer)
 	portal.NewHandlers(f.db).Routes(app)
 
@@ -92,6 +98,17 @@ func TestTheOrderPageReadsSettingsAndVersionsWithTheSession(t *testing.T) {
 	wantText(t, b.get(fmt.Sprintf("/orders/%d", annsOrder)), "Teapot Ltd")
 	// So does the list, whose epochs come with the session without a ride.
 	wantText(t, b.get("/orders"), "Teapot Ltd")
+	// The epochs read with the session are the database's, each in its
+	// place (the catalog's moved apart from the settings' first).
+	for _, sku := range []string{"MUG", "TEA", "POT"} {
+		f.db.MustExec(`INSERT INTO products (sku, title) VALUES ($1, 'Thing')`, sku)
+	}
+	var want settings.Epochs
+	if err := f.db.Get(&want, `SELECT (SELECT epoch FROM cache_epochs WHERE name = 'settings') AS settings,
+		(SELECT epoch FROM cache_epochs WHERE name = 'catalog') AS catalog`); err != nil || want.Settings == want.Catalog {
+		t.Fatalf("epochs %+v (%v): the test needs them apart", want, err)
+	}
+	wantText(t, b.get("/orders-epochs"), fmt.Sprintf("epochs true %+v", want))
 	// Without a session cookie the epochs are read alone.
 	anon := &browser{t: t, app: app, cookies: map[string]*http.Cookie{}}
 	wantText(t, anon.get("/orders-help"), "help from Teapot Ltd, epochs true")

@@ -48,6 +48,25 @@ func (s *Stmt) GetContext(ctx context.Context, dest any, args ...any) error {
 	return s.db.GetContext(ctx, dest, s.query, args...)
 }
 
+// QueryRowContext runs the query for one row that the caller scans
+// column by column: for the hottest reads, which spare sqlx's mapping of
+// columns to struct fields by reflection.
+func (s *Stmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	if st := s.prepared(ctx); st != nil {
+		return st.Stmt.QueryRowContext(ctx, args...)
+	}
+	return s.db.QueryRowContext(ctx, s.query, args...)
+}
+
+// QueryContext runs the query for rows that the caller scans column by
+// column, as QueryRowContext.
+func (s *Stmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	if st := s.prepared(ctx); st != nil {
+		return st.Stmt.QueryContext(ctx, args...)
+	}
+	return s.db.QueryContext(ctx, s.query, args...)
+}
+
 // SelectContext runs the query for rows, scanned into the slice dest.
 func (s *Stmt) SelectContext(ctx context.Context, dest any, args ...any) error {
 	if st := s.prepared(ctx); st != nil {

@@ -86,7 +86,7 @@ func (c *Cache) BeginRelaxed(ctx context.Context) (context.Context, Epochs, erro
 
 // Defer returns ctx carrying a view of the cache whose epochs are read
 // later, in the statement that reads the session (auth.Sessions.Load), to
-// save the request a round trip: that statement selects EpochColumns and
+// save the request a round trip: that statement joins EpochJoin and
 // calls Settle, which then calls onSettle (the server puts the store's
 // branding in the view locals there). Until settled the view serves
 // nothing from memory, and EpochsFrom reports none.
@@ -96,11 +96,29 @@ func (c *Cache) Defer(ctx context.Context, onSettle func(context.Context) error)
 	return context.WithValue(ctx, viewKey{}, v)
 }
 
-// EpochColumns selects the epochs as the columns settings_epoch and
-// catalog_epoch, for a statement that reads them for Settle together with
-// what it reads itself (one snapshot, one round trip).
-const EpochColumns = `COALESCE((SELECT epoch FROM cache_epochs WHERE name = 'settings'), 0) AS settings_epoch,
-	COALESCE((SELECT epoch FROM cache_epochs WHERE name = 'catalog'), 0) AS catalog_epoch`
+// EpochJoin joins the epochs to a statement that selects one row, for
+// Settle, as one row per epoch with the columns EpochJoinColumns: the
+// caller reads them together with what it reads itself (one snapshot, one
+// round trip) and folds them with Epochs.Set. One scan of the table's one
+// page costs PostgreSQL less than a subquery per epoch (two index scans).
+// It is a LEFT JOIN so that the statement's own row comes back even
+// without the table's rows (the epochs are then 0).
+const EpochJoin = `LEFT JOIN cache_epochs epochs ON true`
+
+// EpochJoinColumns are EpochJoin's columns, epoch_name and epoch (both
+// NULL without rows).
+const EpochJoinColumns = `epochs.name AS epoch_name, epochs.epoch AS epoch`
+
+// Set keeps epoch as the one named name, one of EpochJoin's rows; other
+// names are ignored.
+func (e *Epochs) Set(name []byte, epoch int64) {
+	switch string(name) {
+	case "settings":
+		e.Settings = epoch
+	case "catalog":
+		e.Catalog = epoch
+	}
+}
 
 // Pending reports whether ctx carries a view begun with Defer and not
 // settled yet.
@@ -109,7 +127,7 @@ func Pending(ctx context.Context) bool {
 	return ok && v.pending.Load()
 }
 
-// Settle gives the deferred view in ctx the epochs e, read (EpochColumns)
+// Settle gives the deferred view in ctx the epochs e, read (EpochJoin)
 // by the caller's own statement during this request, and runs what Defer
 // was given to run then. It does nothing for a view that is not pending.
 func Settle(ctx context.Context, e Epochs) error {
