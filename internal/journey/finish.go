@@ -41,15 +41,17 @@ func (f *Finisher) Finish(ctx context.Context, m mail.Message, c mail.Content) (
 	if err != nil {
 		return c, err
 	}
+	var rewrite func(string) string
+	var pixel string
 	if set.Tracking && !f.untracked[m.Kind] && c.HTML != "" {
-		c.HTML = mail.RewriteLinks(c.HTML, func(target string) string {
+		rewrite = func(target string) string {
 			if f.links.Own(target) {
 				return target
 			}
 			return f.links.ClickURL(m.ID, target)
-		})
-		c.HTML = mail.BeforeBodyEnd(c.HTML, `<img src="`+html.EscapeString(f.links.PixelURL(m.ID))+
-			`" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0;">`)
+		}
+		pixel = `<img src="` + html.EscapeString(f.links.PixelURL(m.ID)) +
+			`" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0;">`
 	}
 	prefs := f.links.PreferencesURL(m.CustomerID)
 	footer := `<br><a href="` + html.EscapeString(prefs) + `" style="color:#5c5c58;">Email preferences</a>`
@@ -67,7 +69,8 @@ func (f *Finisher) Finish(ctx context.Context, m mail.Message, c mail.Content) (
 		c.Headers = headers
 	}
 	if c.HTML != "" {
-		c.HTML = mail.AddFooter(c.HTML, footer)
+		// Links, pixel and footer in one copy of the body.
+		c.HTML = mail.FinishHTML(c.HTML, rewrite, pixel, footer)
 	}
 	c.Text = strings.TrimRight(c.Text, "\n") + "\n" + text
 	return c, nil

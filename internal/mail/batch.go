@@ -36,7 +36,7 @@ type ManyComposer interface {
 // per-email statements and, above all, the per-email synchronous commits.
 const (
 	// maxBatch bounds the messages of one batch: one statement's worth.
-	maxBatch = 100
+	maxBatch = 200
 	// maxBatches is how many batches run at once: while one waits for the
 	// mail server or its commit, the next one reads and composes. Each holds
 	// one pooled connection for its transaction.

@@ -105,6 +105,24 @@ func BeforeBodyEnd(htmlBody, snippet string) string {
 func RewriteLinks(htmlBody string, rewrite func(target string) string) string {
 	var b strings.Builder
 	done := 0 // htmlBody[:done] is in b
+	scanLinks(htmlBody, rewrite, func(value, end int, replacement string) {
+		if b.Len() == 0 {
+			b.Grow(len(htmlBody) + len(htmlBody)/4)
+		}
+		b.WriteString(htmlBody[done:value])
+		b.WriteString(replacement)
+		done = end
+	})
+	if done == 0 {
+		return htmlBody
+	}
+	b.WriteString(htmlBody[done:])
+	return b.String()
+}
+
+// scanLinks calls replace, in order, with the bounds of every href value
+// that RewriteLinks replaces and its replacement (escaped).
+func scanLinks(htmlBody string, rewrite func(target string) string, replace func(value, end int, replacement string)) {
 	for i := 0; ; {
 		j := strings.IndexByte(htmlBody[i:], '<')
 		if j < 0 {
@@ -137,15 +155,102 @@ func RewriteLinks(htmlBody string, rewrite func(target string) string) string {
 		if !strings.HasPrefix(lower, "https://") && !strings.HasPrefix(lower, "http://") {
 			continue
 		}
-		if b.Len() == 0 {
-			b.Grow(len(htmlBody) + len(htmlBody)/4)
-		}
-		b.WriteString(htmlBody[done:value])
-		b.WriteString(html.EscapeString(rewrite(target)))
-		done = end
+		replace(value, end, html.EscapeString(rewrite(target)))
 	}
-	if done == 0 {
-		return htmlBody
+}
+
+// edit replaces htmlBody[at:end] (an insertion when end == at) with text.
+type edit struct {
+	at, end int
+	text    string
+}
+
+// FinishHTML is AddFooter(BeforeBodyEnd(RewriteLinks(htmlBody, rewrite),
+// pixel), footer) in one pass and one copy of the body (the journey's
+// finisher copied every email three times): RewriteLinks is left out when
+// rewrite is nil, BeforeBodyEnd when pixel is "".
+func FinishHTML(htmlBody string, rewrite func(target string) string, pixel, footer string) string {
+	var edits []edit
+	if rewrite != nil {
+		scanLinks(htmlBody, rewrite, func(value, end int, replacement string) {
+			edits = append(edits, edit{value, end, replacement})
+		})
+	}
+	// A replaced href value is gone from the rewritten body, and what
+	// replaces it is escaped (it has no "<"), so the marker and </body> of
+	// the rewritten body are those of htmlBody outside the replaced values.
+	replaced := func(at, n int) bool {
+		for _, e := range edits {
+			if at < e.end && e.at < at+n {
+				return true
+			}
+		}
+		return false
+	}
+	bodyEnd := len(htmlBody) // where BeforeBodyEnd inserts
+	for i := len(htmlBody); i > 0; {
+		j := strings.LastIndex(htmlBody[:i], "</")
+		if j < 0 {
+			break
+		}
+		if len(htmlBody)-j >= 7 && strings.EqualFold(htmlBody[j+2:j+7], "body>") && !replaced(j, 7) {
+			bodyEnd = j
+			break
+		}
+		i = j
+	}
+	marker := -1
+	for i := 0; ; {
+		j := strings.Index(htmlBody[i:], FooterMarker)
+		if j < 0 {
+			break
+		}
+		if !replaced(i+j, len(FooterMarker)) {
+			marker = i + j
+			break
+		}
+		i += j + 1
+	}
+	// The pixel holds no "</" nor the marker: the footer goes where the
+	// marker was, or right after the pixel, before the same </body>.
+	var inserts []edit
+	if pixel != "" {
+		inserts = append(inserts, edit{bodyEnd, bodyEnd, pixel})
+	}
+	if marker >= 0 {
+		inserts = append(inserts, edit{marker, marker + len(FooterMarker), footer})
+	} else {
+		inserts = append(inserts, edit{bodyEnd, bodyEnd, footer})
+	}
+	if len(inserts) == 2 && inserts[1].at < inserts[0].at {
+		inserts[0], inserts[1] = inserts[1], inserts[0]
+	}
+	n := len(htmlBody)
+	for _, e := range edits {
+		n += len(e.text) - (e.end - e.at)
+	}
+	for _, e := range inserts {
+		n += len(e.text) - (e.end - e.at)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	done := 0
+	write := func(e edit) {
+		b.WriteString(htmlBody[done:e.at])
+		b.WriteString(e.text)
+		done = e.end
+	}
+	// Both lists are in order and an insertion is never inside a replaced
+	// value, so merging them keeps the order.
+	for _, e := range edits {
+		for len(inserts) > 0 && inserts[0].at <= e.at {
+			write(inserts[0])
+			inserts = inserts[1:]
+		}
+		write(e)
+	}
+	for _, e := range inserts {
+		write(e)
 	}
 	b.WriteString(htmlBody[done:])
 	return b.String()

@@ -109,3 +109,34 @@ func TestBeforeBodyEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestFinishHTMLIsTheThreeStepsInOne: FinishHTML gives byte for byte what
+// RewriteLinks, BeforeBodyEnd and AddFooter give one after the other, on
+// many generated bodies mixing links, footer markers and body ends (also
+// inside href values), with and without link rewriting and pixel.
+func TestFinishHTMLIsTheThreeStepsInOne(t *testing.T) {
+	tokens := []string{`<a `, `<A` + "\t", `href="`, `HREF="`, `"`, `>`, `<`, ` `, `http://x.test/p?q=1&amp;r=2`, `HTTPS://y.test`,
+		`mailto:z@x.test`, FooterMarker, `</body>`, `</BODY>`, `</bo`, `</html>`, `<body>`, `é`}
+	rewrite := func(u string) string { return "https://t.test/c?u=" + u }
+	const pixel, footer = `<img src="https://t.test/o?a=1&amp;b=2">`, `<br><a href="https://shop.test/prefs">Prefs</a>`
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for n := range 30000 {
+		var b strings.Builder
+		for range rnd.IntN(16) {
+			b.WriteString(tokens[rnd.IntN(len(tokens))])
+		}
+		body := b.String()
+		for _, tracked := range []bool{true, false} {
+			want, rw, px := body, rewrite, pixel
+			if tracked {
+				want = BeforeBodyEnd(RewriteLinks(want, rewrite), pixel)
+			} else {
+				rw, px = nil, ""
+			}
+			want = AddFooter(want, footer)
+			if got := FinishHTML(body, rw, px, footer); got != want {
+				t.Fatalf("body %d %q (tracked %v):\n got %q\nwant %q", n, body, tracked, got, want)
+			}
+		}
+	}
+}

@@ -1,12 +1,14 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	htmltemplate "html/template"
 	"io/fs"
 	"path"
 	"strings"
+	"sync/atomic"
 	texttemplate "text/template"
 
 	"github.com/jmoiron/sqlx"
@@ -31,10 +33,88 @@ type button struct{ Accent, URL, Label string }
 // has two files: <name>.html defines "body" (and optionally "preheader", the
 // preview line) inside layout.html; <name>.txt defines "subject" and "body"
 // inside layout.txt. partials.html and partials.txt hold shared parts.
-// Templates are parsed once, by NewRenderer.
+// Templates are parsed once, by NewRenderer. The HTML layout is rendered
+// once per store settings and kept with holes for each email's subject,
+// preheader and body (see shellCache): it may read .Store and .Subject
+// (in <title>), never .Data.
 type Renderer struct {
 	html map[string]*htmltemplate.Template
 	text map[string]*texttemplate.Template
+	// shells holds, for each email, its HTML layout without the email's
+	// own parts, rendered once per store settings (see shell).
+	shells map[string]*shellCache
+	title  *htmltemplate.Template
+}
+
+// The email's own parts, as they stand in a shell template: literal text
+// (never escaped), except the subject, which is data.
+const (
+	bodyHole      = "\x00aftercare-body\x00"
+	preheaderHole = "\x00aftercare-preheader\x00"
+	subjectHole   = "aftercareSubjectHole"
+	titleHole     = "<title>" + subjectHole + "</title>"
+)
+
+// shellCache is the HTML layout of one email rendered for the store
+// settings of the last email, with holes for the email's own parts. The
+// layout is most of what an email's HTML costs to render (its styles,
+// colours and links go through html/template's escapers for every email),
+// and it sees only the store's settings and the subject: keyed by the
+// settings themselves, a shell is never stale, whatever changed them.
+type shellCache struct {
+	tmpl *htmltemplate.Template // the layout, with the holes for body and preheader
+	last atomic.Pointer[shell]
+	off  atomic.Bool // the layout puts the subject elsewhere than <title>: render whole
+}
+
+// shell is a layout rendered for store, cut into literal text and holes.
+type shell struct {
+	store settings.Store
+	parts []shellPart
+}
+
+type shellPart struct {
+	text string
+	hole string // bodyHole, preheaderHole or titleHole; "" for text
+}
+
+// get returns the shell for store, or nil when the email is rendered
+// whole (the layout does not fit holes, or fails).
+func (c *shellCache) get(store settings.Store) *shell {
+	if c == nil || c.off.Load() {
+		return nil
+	}
+	if s := c.last.Load(); s != nil && s.store == store {
+		return s
+	}
+	var b strings.Builder
+	if err := c.tmpl.ExecuteTemplate(&b, "layout", View{Store: store, Subject: subjectHole}); err != nil {
+		return nil // rendered whole, which reports the error
+	}
+	s := &shell{store: store}
+	out := b.String()
+	for out != "" {
+		i, hole := len(out), ""
+		for _, h := range []string{bodyHole, preheaderHole, titleHole} {
+			if j := strings.Index(out[:i], h); j >= 0 {
+				i, hole = j, h
+			}
+		}
+		if strings.Contains(out[:i], subjectHole) {
+			c.off.Store(true) // the subject in another context than <title>
+			return nil
+		}
+		if i > 0 {
+			s.parts = append(s.parts, shellPart{text: out[:i]})
+		}
+		if hole == "" {
+			break
+		}
+		s.parts = append(s.parts, shellPart{hole: hole})
+		out = out[i+len(hole):]
+	}
+	c.last.Store(s)
+	return s
 }
 
 // NewRenderer parses every email template with the functions of web.Funcs.
@@ -58,7 +138,8 @@ func newRenderer(files fs.FS) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mail: parse email layout: %w", err)
 	}
-	r := &Renderer{html: map[string]*htmltemplate.Template{}, text: map[string]*texttemplate.Template{}}
+	r := &Renderer{html: map[string]*htmltemplate.Template{}, text: map[string]*texttemplate.Template{}, shells: map[string]*shellCache{},
+		title: htmltemplate.Must(htmltemplate.New("title").Parse(`<title>{{.}}</title>`))}
 	names, err := fs.Glob(files, "email/*.html")
 	if err != nil {
 		return nil, err
@@ -85,7 +166,19 @@ func newRenderer(files fs.FS) (*Renderer, error) {
 		if t.Lookup("subject") == nil {
 			return nil, fmt.Errorf("mail: email/%s.txt defines no subject", name)
 		}
-		r.html[name], r.text[name] = h, t
+		// The same templates, with the email's own parts as holes: literal
+		// text where the layout calls them, in the same context.
+		sh, err := htmlBase.Clone()
+		if err == nil {
+			_, err = sh.ParseFS(files, p)
+		}
+		if err == nil {
+			_, err = sh.Parse(`{{define "body"}}` + bodyHole + `{{end}}{{define "preheader"}}` + preheaderHole + `{{end}}`)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("mail: parse %s: %w", p, err)
+		}
+		r.html[name], r.text[name], r.shells[name] = h, t, &shellCache{tmpl: sh}
 	}
 	return r, nil
 }
@@ -111,7 +204,7 @@ func (r *Renderer) Render(name string, v View) (Content, error) {
 	if err := t.ExecuteTemplate(text, "layout", v); err != nil {
 		return Content{}, fmt.Errorf("mail: render %s text: %w", name, err)
 	}
-	if err := h.ExecuteTemplate(html, "layout", v); err != nil {
+	if err := r.renderHTML(html, name, h, v); err != nil {
 		return Content{}, fmt.Errorf("mail: render %s html: %w", name, err)
 	}
 	return Content{
@@ -120,6 +213,36 @@ func (r *Renderer) Render(name string, v View) (Content, error) {
 		HTML:    html.String(),
 		Text:    tidyText(unsafeString(text.Bytes())),
 	}, nil
+}
+
+// renderHTML writes the HTML of email name (template h) for v: its
+// layout's shell for v.Store with the email's own parts rendered into the
+// holes, or, when the layout does not fit a shell, the whole layout.
+// Either way the bytes are the same: each part is escaped in the context
+// the layout gives it (the shell's holes are where the layout calls them;
+// the subject is escaped as in <title>).
+func (r *Renderer) renderHTML(w *bytes.Buffer, name string, h *htmltemplate.Template, v View) error {
+	s := r.shells[name].get(v.Store)
+	if s == nil {
+		return h.ExecuteTemplate(w, "layout", v)
+	}
+	for _, p := range s.parts {
+		var err error
+		switch p.hole {
+		case "":
+			w.WriteString(p.text)
+		case titleHole:
+			err = r.title.Execute(w, v.Subject)
+		case preheaderHole:
+			err = h.ExecuteTemplate(w, "preheader", v)
+		case bodyHole:
+			err = h.ExecuteTemplate(w, "body", v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Compose renders email kind with data for the store whose settings q
