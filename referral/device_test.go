@@ -1,6 +1,7 @@
 package referral
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -21,6 +22,11 @@ func TestNewDeviceIDsSortInTheOrderTheyWereMade(t *testing.T) {
 			id := newDeviceID(t0.Add(d))
 			if !validDevice(id) {
 				t.Fatalf("new device id %q is not valid", id)
+			}
+			// The time in milliseconds as 12 hex digits, then 80 random
+			// bits in URL base64.
+			if want := fmt.Sprintf("%012x", t0.Add(d).UnixMilli()); len(id) != 26 || id[:12] != want {
+				t.Fatalf("new device id %q does not start with %q", id, want)
 			}
 			if _, ok := made[id]; ok {
 				t.Fatalf("device id %q made twice", id)

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 )
 
 // DefaultVisitFlushEvery is how often buffered visits are written
@@ -258,21 +258,44 @@ func thinVisits(fresh, known []visit) (keptFresh, keptKnown []visit) {
 // known ones in one statement; a known device's visit is skipped when the
 // table has one of the device and code within the hour before.
 func insertVisitRows(ctx context.Context, q sqlx.ExecerContext, visits []visit) error {
-	codes, devices, ats := make([]int64, len(visits)), make([]string, len(visits)), make([]int64, len(visits))
+	// The three arrays as PostgreSQL's text literals, written straight
+	// into one buffer each (pq.Array built them through a slice per column,
+	// quoting every device id byte by byte, per visit).
+	codes, devices, ats := make([]byte, 0, 8*len(visits)+2), make([]byte, 0, 32*len(visits)+2), make([]byte, 0, 18*len(visits)+2)
+	codes, devices, ats = append(codes, '{'), append(devices, '{'), append(ats, '{')
 	for i, v := range visits {
+		if i > 0 {
+			codes, devices, ats = append(codes, ','), append(devices, ','), append(ats, ',')
+		}
+		codes = strconv.AppendInt(codes, v.codeID, 10)
+		devices = appendArrayString(devices, v.deviceID)
 		// PostgreSQL keeps microseconds; it would round a longer text too.
-		codes[i], devices[i], ats[i] = v.codeID, v.deviceID, v.at.Round(time.Microsecond).UnixMicro()
+		ats = strconv.AppendInt(ats, v.at.Round(time.Microsecond).UnixMicro(), 10)
 	}
+	codes, devices, ats = append(codes, '}'), append(devices, '}'), append(ats, '}')
 	query := insertVisitsSQL
 	if !visits[0].newDevice {
 		query += `
 			WHERE NOT EXISTS (SELECT 1 FROM referral_visits r
 				WHERE r.code_id = v.code_id AND r.device_id = v.device_id AND r.created_at > v.at - interval '1 hour')`
 	}
-	if _, err := q.ExecContext(ctx, query, pq.Array(codes), pq.Array(devices), pq.Array(ats)); err != nil {
+	if _, err := q.ExecContext(ctx, query, string(codes), string(devices), string(ats)); err != nil {
 		return fmt.Errorf("referral: record %d visits: %w", len(visits), err)
 	}
 	return nil
+}
+
+// appendArrayString appends s as an element of an array's text literal:
+// double-quoted, with quotes and backslashes escaped.
+func appendArrayString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
 }
 
 // insertVisitsSQL takes the times as microseconds since the epoch: cheaper

@@ -58,7 +58,9 @@ type appOptions struct {
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	level.UnmarshalText([]byte(cfg.LogLevel)) //nolint:errcheck // validated in config
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	// slog's JSON handler, through which the server writes its access log
+	// lines by hand (server.LogHandler).
+	return slog.New(server.NewLogHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 // buildApp connects to the database, migrates when configured, and wires

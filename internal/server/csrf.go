@@ -43,9 +43,11 @@ func CSRF(cfg CSRFConfig) fiber.Handler {
 		}
 		token := c.Cookies(csrfCookie)
 		if len(token) != 43 {
-			b := make([]byte, 32)
-			rand.Read(b) //nolint:errcheck // never fails
-			token = base64.RawURLEncoding.EncodeToString(b)
+			var raw [32]byte
+			rand.Read(raw[:]) //nolint:errcheck // never fails
+			var enc [43]byte
+			base64.RawURLEncoding.Encode(enc[:], raw[:])
+			token = string(enc[:])
 			c.Cookie(&fiber.Cookie{Name: csrfCookie, Value: token, Path: "/", HTTPOnly: true, Secure: cfg.Secure, SameSite: fiber.CookieSameSiteLaxMode, MaxAge: 60 * 60 * 24 * 30})
 		}
 		c.Locals("csrf", token)

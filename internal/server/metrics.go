@@ -2,6 +2,8 @@ package server
 
 import (
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -22,6 +24,9 @@ type Metrics struct {
 	Jobs *prometheus.CounterVec
 	// Emails counts outbox messages by kind and final state.
 	Emails *prometheus.CounterVec
+
+	series   atomic.Pointer[map[seriesKey]series]
+	seriesMu sync.Mutex
 }
 
 // NewMetrics registers the series on reg.
@@ -48,6 +53,7 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 	pageHits := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "aftercare_pagecache_hits_total", Help: "Order page parts served from the page caches.",
 	}, func() float64 { return float64(pagecache.Hits.Load()) })
+	m.series.Store(&map[seriesKey]series{})
 	reg.MustRegister(m.requests, m.latency, m.Jobs, m.Emails, pageLookups, pageHits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -57,13 +63,64 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 func (m *Metrics) observe(c *fiber.Ctx, status int, d time.Duration) {
-	route := c.Route().Path
-	if c.Route().Method == "USE" || route == "" || route == "/" && c.Path() != "/" {
+	s := m.seriesOf(c, status)
+	s.requests.Inc()
+	s.latency.Observe(d.Seconds())
+}
+
+// series are a route's counter (for one status) and latency histogram.
+type series struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+// seriesKey picks a request's series: its route (nil when unmatched), its
+// method and its status.
+type seriesKey struct {
+	route  *fiber.Route
+	method string
+	status int
+}
+
+// seriesOf returns the request's series from a map that is copied on each
+// new key (a route, method and status seen the first time: a few hundred
+// at most): looking the labels up in the vectors took a lock, a hash of
+// the label values and the status formatted as text, per request.
+func (m *Metrics) seriesOf(c *fiber.Ctx, status int) series {
+	r := c.Route()
+	unmatched := r.Method == "USE" || r.Path == "" || r.Path == "/" && c.Path() != "/"
+	key := seriesKey{route: r, method: c.Method(), status: status}
+	if unmatched {
+		key.route = nil
+	}
+	if s, ok := (*m.series.Load())[key]; ok {
+		return s
+	}
+	route := r.Path
+	if unmatched {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(route, c.Method(), strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route, c.Method()).Observe(d.Seconds())
+	s := series{
+		requests: m.requests.WithLabelValues(route, key.method, strconv.Itoa(status)),
+		latency:  m.latency.WithLabelValues(route, key.method),
+	}
+	m.seriesMu.Lock()
+	defer m.seriesMu.Unlock()
+	old := *m.series.Load()
+	if len(old) < maxSeriesKept {
+		next := make(map[seriesKey]series, len(old)+1)
+		for k, v := range old {
+			next[k] = v
+		}
+		next[key] = s
+		m.series.Store(&next)
+	}
+	return s
 }
+
+// maxSeriesKept bounds the map of seriesOf; past it, new keys are looked
+// up in the vectors each time (they are bounded by the routes anyway).
+const maxSeriesKept = 4096
 
 func (m *Metrics) handler() fiber.Handler {
 	return adaptor.HTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -93,8 +94,7 @@ func New(o Options) *fiber.App {
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e interface{}) {
 		o.Logger.Error("panic", "request_id", RequestID(c), "panic", e)
 	}}))
-	app.Use(requestID, observe(o.Logger, o.Metrics, o.QuietPaths), securityHeaders, noNUL)
-	app.Use(deadline(o.DBTimeout))
+	app.Use(front(o))
 	app.Use(storeSettings(o.DB, o.RelaxedSettings, o.SessionSettings))
 	app.Use(CSRF(CSRFConfig{Secure: o.SecureCookies, BaseURL: o.BaseURL}))
 	app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(web.Static()), MaxAge: 3600}))
@@ -133,7 +133,7 @@ func storeSettings(db *sqlx.DB, relaxed, deferred []string) fiber.Handler {
 				if err != nil {
 					return err
 				}
-				c.Locals("store", s)
+				c.Locals("store", boxStore(s))
 				return nil
 			}))
 			return c.Next()
@@ -151,9 +151,29 @@ func storeSettings(db *sqlx.DB, relaxed, deferred []string) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		c.Locals("store", s)
+		c.Locals("store", boxStore(s))
 		return c.Next()
 	}
+}
+
+// boxedStore is the settings last put in a request's locals, boxed.
+type boxedStore struct {
+	s settings.Store
+	v any
+}
+
+var lastStore atomic.Pointer[boxedStore]
+
+// boxStore returns s as an interface value, the same one while the
+// settings do not change: boxing them anew cost an allocation of the whole
+// struct per page.
+func boxStore(s settings.Store) any {
+	if b := lastStore.Load(); b != nil && b.s == s {
+		return b.v
+	}
+	b := &boxedStore{s: s, v: s}
+	lastStore.Store(b)
+	return b.v
 }
 
 func hasAnyPrefix(p string, prefixes []string) bool {
