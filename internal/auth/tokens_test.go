@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -274,5 +275,61 @@ func TestIssueManyIssuesLinksThatEachWorkOnce(t *testing.T) {
 	}
 	if _, err := f.links.IssueMany(ctx, f.db, []LinkRequest{{ann, "login", SignInTTL}, {0, "login", SignInTTL}}); err == nil {
 		t.Error("a request without a customer was issued")
+	}
+}
+
+// TestLoginTokensFollowTheirCustomers checks what the dropped foreign key
+// did (migration 00019) and the time-ordered jtis: links for a customer who
+// no longer exists fail the whole call and store nothing, deleting
+// customers deletes their tokens and only theirs, and a batch's jtis sort
+// in the order they were issued, so they append to the primary key.
+func TestLoginTokensFollowTheirCustomers(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ann, bob, gus := f.customer(t, "ann@example.com"), f.customer(t, "bob@example.com"), f.customer(t, "gus@example.com")
+	if _, err := f.db.Exec(`DELETE FROM customers WHERE id = $1`, gus); err != nil {
+		t.Fatal(err)
+	}
+	tx := f.db.MustBegin()
+	if _, err := f.links.IssueMany(ctx, tx, []LinkRequest{{ann, "login", SignInTTL}, {gus, "login", SignInTTL}}); err == nil {
+		t.Fatal("a link for a deleted customer was issued")
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM login_tokens`); n != 0 {
+		t.Fatalf("%d tokens stored by the failed call", n)
+	}
+
+	var reqs []LinkRequest
+	for i := 0; i < 50; i++ {
+		reqs = append(reqs, LinkRequest{[]int64{ann, bob}[i%2], "login", SignInTTL})
+	}
+	links, err := f.links.IssueMany(ctx, f.db, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var issued, stored []string
+	for _, l := range links {
+		c, err := f.links.Verify(strings.TrimPrefix(l.URL, testBaseURL+"/m/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		issued = append(issued, c.JTI)
+	}
+	if err := f.db.Select(&stored, `SELECT jti FROM login_tokens ORDER BY jti`); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(issued, stored) {
+		t.Fatalf("jtis in the order issued:\n%v\nsorted by PostgreSQL:\n%v", issued, stored)
+	}
+	if _, err := f.db.Exec(`DELETE FROM customers WHERE id = $1`, bob); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM login_tokens WHERE customer_id = $1`, bob); n != 0 {
+		t.Fatalf("%d tokens of a deleted customer left", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM login_tokens WHERE customer_id = $1`, ann); n != 25 {
+		t.Fatalf("ann has %d tokens, want 25", n)
 	}
 }
