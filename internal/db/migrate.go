@@ -60,5 +60,19 @@ func Migrate(ctx context.Context, sqldb *sql.DB, logf func(format string, args .
 	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("migrate: river up: %w", err)
 	}
+	if _, err := conn.ExecContext(ctx, riverDueIndex); err != nil {
+		return fmt.Errorf("migrate: river due index: %w", err)
+	}
 	return nil
 }
+
+// riverDueIndex serves River's scheduler, which looks every few seconds
+// for scheduled and retryable jobs that have come due. Its query filters
+// on state and scheduled_at together, and with many jobs scheduled weeks
+// ahead (the journey's follow-ups) PostgreSQL takes most of them to be due
+// and reads the whole of river_job instead of River's index: 60-250 ms of
+// a core every few seconds on the benchmark's store, growing with the
+// table. River's own migrations have no such index and create the table
+// after goose's, so it is added here, after them, and only once.
+const riverDueIndex = `CREATE INDEX IF NOT EXISTS river_job_due_idx ON river_job (scheduled_at)
+	WHERE state IN ('retryable', 'scheduled')`
