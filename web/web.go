@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 )
 
 //go:embed templates static
@@ -35,7 +36,13 @@ func Templates() fs.FS {
 // "layouts/base") picks the other one for a page. It implements fiber.Views.
 type Engine struct {
 	pages map[string]*template.Template // with the page's own layout
-	other map[string]*template.Template // with the other layout
+	// other holds pages parsed with the other layout, made on first use:
+	// few pages are ever shown in the other frame, and each parsed copy
+	// holds every partial's trees (all of them at start were 8 MB of the
+	// server's heap). Load checks that each one parses.
+	other sync.Map                      // page name -> *template.Template
+	files map[string]string             // page name -> its file
+	bases map[string]*template.Template // layout -> layout and partials
 	funcs template.FuncMap
 	// partials is the shared set alone, for Partial.
 	partials *template.Template
@@ -69,7 +76,7 @@ func (e *Engine) Load() error {
 	if len(e.pages) > 0 {
 		return nil
 	}
-	e.other = map[string]*template.Template{}
+	e.files = map[string]string{}
 	shared, err := fs.Glob(files, "templates/partials/*.html")
 	if err != nil {
 		return err
@@ -82,6 +89,7 @@ func (e *Engine) Load() error {
 		}
 		bases[layout] = t
 	}
+	e.bases = bases
 	if e.partials, err = bases[baseLayout].Clone(); err != nil {
 		return err
 	}
@@ -104,8 +112,7 @@ func (e *Engine) Load() error {
 			}
 			if layout == layoutOf(rel) {
 				e.pages[rel] = t
-			} else {
-				e.other[rel] = t
+				e.files[rel] = p
 			}
 		}
 		return nil
@@ -124,9 +131,29 @@ func (e *Engine) Render(w io.Writer, name string, data interface{}, layout ...st
 		if layout[0] != baseLayout && layout[0] != adminLayout {
 			return fmt.Errorf("web: no layout %q", layout[0])
 		}
-		t = e.other[name]
+		var err error
+		if t, err = e.inOther(name, layout[0]); err != nil {
+			return err
+		}
 	}
 	return t.ExecuteTemplate(w, "base", data)
+}
+
+// inOther is page name parsed with layout, the one that is not its own.
+func (e *Engine) inOther(name, layout string) (*template.Template, error) {
+	if t, ok := e.other.Load(name); ok {
+		return t.(*template.Template), nil
+	}
+	t, err := e.bases[layout].Clone()
+	if err != nil {
+		return nil, fmt.Errorf("web: page %q in %s: %w", name, layout, err)
+	}
+	if _, err := t.ParseFS(files, e.files[name]); err != nil {
+		return nil, fmt.Errorf("web: page %q in %s: %w", name, layout, err)
+	}
+	// Two first uses at once parse it twice; either copy is the same.
+	got, _ := e.other.LoadOrStore(name, t)
+	return got.(*template.Template), nil
 }
 
 // Partial renders a named template of the shared set (a partial under
