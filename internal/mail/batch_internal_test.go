@@ -212,3 +212,35 @@ func TestABatchComposesOutsideItsLocksAndYieldsToAnEarlierRendering(t *testing.T
 		t.Errorf("sent %q, want the stored rendering", s.Subject)
 	}
 }
+
+// BenchmarkRecordMany records the outcome of a batch of 100 rendered
+// messages (8 KB of bodies each) in a transaction it rolls back; its
+// B/op is mostly what lib/pq allocates to send the bodies.
+func BenchmarkRecordMany(b *testing.B) {
+	d := pgtest.DB(b)
+	ctx := context.Background()
+	const n = 100
+	var ids []int64
+	if err := d.Select(&ids, `INSERT INTO messages (kind, dedupe_key, to_address)
+		SELECT 'note', 'bench:' || g, 'ada@example.com' FROM generate_series(1, $1) g RETURNING id`, n); err != nil {
+		b.Fatal(err)
+	}
+	c := Content{Subject: "Your order", HTML: strings.Repeat(`<p class="x">Kettle \ mug</p>`, 200), Text: strings.Repeat("Kettle, mug\n", 170),
+		Headers: map[string]string{"List-Unsubscribe": "<https://shop.test/u>"}}
+	outs := map[int64]*outcome{}
+	for _, id := range ids {
+		outs[id] = &outcome{write: true, status: StatusSent, attempted: true, store: &c}
+	}
+	s := newDeliveryStatements(d)
+	b.ReportAllocs()
+	for b.Loop() {
+		tx, err := d.BeginTxx(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.recordMany(ctx, tx, ids, outs, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		tx.Rollback() //nolint:errcheck // nothing to keep
+	}
+}

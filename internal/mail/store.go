@@ -204,16 +204,20 @@ func newDeliveryStatements(db *sqlx.DB) *deliveryStatements {
 		getBatch: &prepared{db: db, query: `SELECT ` + messageColumns + ` FROM messages WHERE id = ANY($1::bigint[])`},
 		lockBatch: &prepared{db: db, query: `SELECT ` + messageColumns + ` FROM messages WHERE id = ANY($1::bigint[])
 			ORDER BY id FOR NO KEY UPDATE`},
+		// The contents come in one array, $7: the subjects, then the HTML
+		// bodies, the text bodies and the headers, each n long (see
+		// recordMany).
 		recordBatch: &prepared{db: db, query: `UPDATE messages m SET status = u.status, attempts = m.attempts + u.inc,
 			last_error = COALESCE(NULLIF(u.last_error, ''), m.last_error),
 			sent_at = CASE WHEN u.status IN ('sent', 'kept') THEN $5 ELSE m.sent_at END,
-			subject = CASE WHEN u.store THEN u.subject ELSE m.subject END,
-			html_body = CASE WHEN u.store THEN u.html ELSE m.html_body END,
-			text_body = CASE WHEN u.store THEN u.text ELSE m.text_body END,
-			headers = CASE WHEN u.store THEN u.headers::jsonb ELSE m.headers END,
+			subject = CASE WHEN u.store THEN ($7::text[])[u.i] ELSE m.subject END,
+			html_body = CASE WHEN u.store THEN ($7::text[])[u.n + u.i] ELSE m.html_body END,
+			text_body = CASE WHEN u.store THEN ($7::text[])[2 * u.n + u.i] ELSE m.text_body END,
+			headers = CASE WHEN u.store THEN (($7::text[])[3 * u.n + u.i])::jsonb ELSE m.headers END,
 			rendered_at = CASE WHEN u.store THEN now() ELSE m.rendered_at END
-			FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $6::bool[], $7::text[], $8::text[], $9::text[], $10::text[])
-				AS u(id, status, inc, last_error, store, subject, html, text, headers)
+			FROM (SELECT x.*, cardinality($1::bigint[]) AS n
+				FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $6::bool[]) WITH ORDINALITY
+				AS x(id, status, inc, last_error, store, i)) u
 			WHERE m.id = u.id`},
 	}
 }
