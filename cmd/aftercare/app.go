@@ -66,7 +66,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // buildApp connects to the database, migrates when configured, and wires
 // every package. The caller owns Close.
 func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOptions) (*App, error) {
-	pool, err := db.Open(ctx, cfg.DatabaseURL, db.Options{MaxConns: cfg.DBMaxConns, StatementTimeout: 30 * time.Second})
+	pool, err := db.Open(ctx, cfg.DatabaseURL, db.Options{MaxConns: cfg.DBMaxConns, HotStatements: cfg.DBHotStatements, StatementTimeout: 30 * time.Second})
 	if err != nil {
 		return nil, err
 	}

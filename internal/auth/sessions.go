@@ -100,36 +100,36 @@ type sessionRow struct {
 	RiderB     sql.NullInt64
 }
 
-// scanWithEpochs reads the rows of a lookup joined with settings.EpochJoin:
-// one per epoch, each repeating the session's columns (and the rider's,
-// when rider is set).
-func scanWithEpochs(rows *sql.Rows, rider bool) (sessionRow, error) {
-	defer rows.Close()
-	var row sessionRow
-	var name sql.RawBytes
-	var epoch sql.NullInt64
-	n := 0
-	for rows.Next() {
-		var err error
-		if rider {
-			err = rows.Scan(&row.CustomerID, &row.Stale, &row.Found, &name, &epoch, &row.RiderA, &row.RiderB)
-		} else {
-			err = rows.Scan(&row.CustomerID, &row.Stale, &row.Found, &name, &epoch)
+// scanWithEpochs returns a scan for the rows of a lookup joined with
+// settings.EpochJoin: one per epoch, each repeating the session's columns
+// (and the rider's, when rider is set), read into row.
+func scanWithEpochs(row *sessionRow, rider bool) func(*sql.Rows) error {
+	return func(rows *sql.Rows) error {
+		var name sql.RawBytes
+		var epoch sql.NullInt64
+		n := 0
+		for rows.Next() {
+			var err error
+			if rider {
+				err = rows.Scan(&row.CustomerID, &row.Stale, &row.Found, &name, &epoch, &row.RiderA, &row.RiderB)
+			} else {
+				err = rows.Scan(&row.CustomerID, &row.Stale, &row.Found, &name, &epoch)
+			}
+			if err != nil {
+				return err
+			}
+			row.Epochs.Set(name, epoch.Int64)
+			n++
 		}
-		if err != nil {
-			return row, err
+		if err := rows.Err(); err != nil {
+			return err
 		}
-		row.Epochs.Set(name, epoch.Int64)
-		n++
+		if n == 0 {
+			// The statement selects from a one-row subquery: never.
+			return sql.ErrNoRows
+		}
+		return nil
 	}
-	if err := rows.Err(); err != nil {
-		return row, err
-	}
-	if n == 0 {
-		// The statement selects from a one-row subquery: never.
-		return row, sql.ErrNoRows
-	}
-	return row, nil
 }
 
 // find reads the session with hash. When the request's settings view waits
@@ -141,11 +141,7 @@ func (s *Sessions) find(c *fiber.Ctx, hash []byte) (sessionRow, bool, error) {
 	var row sessionRow
 	if s.rider != nil {
 		if arg, ok := s.rider.Match(c); ok {
-			rows, err := s.lookupRider.QueryContext(ctx, hash, touchEvery.Seconds(), arg)
-			if err != nil {
-				return row, false, err
-			}
-			if row, err = scanWithEpochs(rows, true); err != nil {
+			if err := s.lookupRider.Query(ctx, scanWithEpochs(&row, true), hash, touchEvery.Seconds(), arg); err != nil {
 				return row, false, err
 			}
 			if err := settings.Settle(ctx, row.Epochs); err != nil {
@@ -158,17 +154,13 @@ func (s *Sessions) find(c *fiber.Ctx, hash []byte) (sessionRow, bool, error) {
 		}
 	}
 	if !settings.Pending(ctx) {
-		err := s.lookup.QueryRowContext(ctx, hash, touchEvery.Seconds()).Scan(&row.CustomerID, &row.Stale)
+		err := s.lookup.QueryRow(ctx, []any{hash, touchEvery.Seconds()}, &row.CustomerID, &row.Stale)
 		if errors.Is(err, sql.ErrNoRows) {
 			return row, false, nil
 		}
 		return row, err == nil, err
 	}
-	rows, err := s.lookupEpochs.QueryContext(ctx, hash, touchEvery.Seconds())
-	if err != nil {
-		return row, false, err
-	}
-	if row, err = scanWithEpochs(rows, false); err != nil {
+	if err := s.lookupEpochs.Query(ctx, scanWithEpochs(&row, false), hash, touchEvery.Seconds()); err != nil {
 		return row, false, err
 	}
 	if err := settings.Settle(ctx, row.Epochs); err != nil {

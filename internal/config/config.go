@@ -27,6 +27,7 @@ type Config struct {
 	StripeAPIBase     string        // AFTERCARE_STRIPE_API_BASE, for stripe-mock
 	DBTimeout         time.Duration // AFTERCARE_DB_TIMEOUT: deadline of each request's database work
 	DBMaxConns        int           // AFTERCARE_DB_MAX_CONNS
+	DBHotStatements   int           // AFTERCARE_DB_HOT_STATEMENTS
 	LogLevel          string        // AFTERCARE_LOG_LEVEL: debug, info, warn, error
 	MaxBodyBytes      int           // AFTERCARE_MAX_BODY_BYTES
 	TrustedProxies    []string      // AFTERCARE_TRUSTED_PROXIES: comma separated IPs or CIDRs whose X-Forwarded-For is believed
@@ -62,6 +63,7 @@ var Vars = []Var{
 	{"AFTERCARE_STRIPE_API_BASE", "(Stripe)", "Override of Stripe's API URL, e.g. a stripe-mock."},
 	{"AFTERCARE_DB_TIMEOUT", "5s", "Deadline for the database work of one request."},
 	{"AFTERCARE_DB_MAX_CONNS", "20", "Most open database connections per instance."},
+	{"AFTERCARE_DB_HOT_STATEMENTS", "8 (at most AFTERCARE_DB_MAX_CONNS)", "Most per-request reads (sessions, page parts) running at once per instance; the rest wait in arrival order, so a busy instance's slowest requests wait about as long as the others instead of losing a lottery for a connection."},
 	{"AFTERCARE_WORKERS", "10", "Jobs worked at once per instance."},
 	{"AFTERCARE_MAX_BODY_BYTES", "4194304", "Largest accepted request body."},
 	{"AFTERCARE_TRUSTED_PROXIES", "(none)", "Comma separated proxy IPs/CIDRs whose X-Forwarded-For gives the client IP."},
@@ -132,6 +134,11 @@ func Load(getenv func(string) string, dev bool) (Config, error) {
 		bad("AFTERCARE_DB_TIMEOUT", "must be a positive duration such as 5s")
 	}
 	c.DBMaxConns = intVar(get("AFTERCARE_DB_MAX_CONNS", "20"), 2, 1000, "AFTERCARE_DB_MAX_CONNS", bad)
+	// Eight keep a few cores of PostgreSQL busy; a smaller pool caps them.
+	c.DBHotStatements = intVar(get("AFTERCARE_DB_HOT_STATEMENTS", fmt.Sprint(min(8, max(c.DBMaxConns, 1)))), 1, 1000, "AFTERCARE_DB_HOT_STATEMENTS", bad)
+	if c.DBHotStatements > c.DBMaxConns && c.DBMaxConns > 0 {
+		bad("AFTERCARE_DB_HOT_STATEMENTS", "must be at most AFTERCARE_DB_MAX_CONNS (%d)", c.DBMaxConns)
+	}
 	c.WorkerConcurrency = intVar(get("AFTERCARE_WORKERS", "10"), 1, 1000, "AFTERCARE_WORKERS", bad)
 	c.MaxBodyBytes = intVar(get("AFTERCARE_MAX_BODY_BYTES", "4194304"), 1024, 1<<30, "AFTERCARE_MAX_BODY_BYTES", bad)
 	if v := get("AFTERCARE_TRUSTED_PROXIES", ""); v != "" {

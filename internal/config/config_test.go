@@ -46,6 +46,43 @@ func TestLoad(t *testing.T) {
 			t.Fatalf("unexpected config %+v", c)
 		}
 	})
+	t.Run("hot statements default to 8, capped by a smaller pool, and never exceed it", func(t *testing.T) {
+		base := map[string]string{"DATABASE_URL": "postgres://u@h/db", "AFTERCARE_SIGNING_KEYS": goodKey}
+		with := func(kv ...string) map[string]string {
+			m := map[string]string{}
+			for bk, bv := range base {
+				m[bk] = bv
+			}
+			for i := 0; i < len(kv); i += 2 {
+				m[kv[i]] = kv[i+1]
+			}
+			return m
+		}
+		for _, tc := range []struct {
+			env  map[string]string
+			want int
+		}{
+			{base, 8},
+			{with("AFTERCARE_DB_MAX_CONNS", "4"), 4},
+			{with("AFTERCARE_DB_HOT_STATEMENTS", "12"), 12},
+			{with("AFTERCARE_DB_MAX_CONNS", "40", "AFTERCARE_DB_HOT_STATEMENTS", "40"), 40},
+		} {
+			c, err := Load(env(tc.env), false)
+			if err != nil || c.DBHotStatements != tc.want {
+				t.Errorf("%v: %d, %v; want %d", tc.env, c.DBHotStatements, err, tc.want)
+			}
+		}
+		for _, e := range []map[string]string{
+			with("AFTERCARE_DB_HOT_STATEMENTS", "21"),
+			with("AFTERCARE_DB_MAX_CONNS", "4", "AFTERCARE_DB_HOT_STATEMENTS", "5"),
+			with("AFTERCARE_DB_HOT_STATEMENTS", "0"),
+			with("AFTERCARE_DB_HOT_STATEMENTS", "many"),
+		} {
+			if _, err := Load(env(e), false); err == nil || !strings.Contains(err.Error(), "AFTERCARE_DB_HOT_STATEMENTS") {
+				t.Errorf("%v: want an error naming AFTERCARE_DB_HOT_STATEMENTS, got %v", e, err)
+			}
+		}
+	})
 	t.Run("the memory limit defaults to 128MiB, takes sizes, and yields to GOMEMLIMIT", func(t *testing.T) {
 		base := map[string]string{"DATABASE_URL": "postgres://u@h/db", "AFTERCARE_SIGNING_KEYS": goodKey}
 		with := func(k, v string) map[string]string {

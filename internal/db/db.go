@@ -22,6 +22,10 @@ type Options struct {
 	// IOTimeout bounds each network read or write: lib/pq ignores context
 	// deadlines once a query is on the wire, so a dead peer is cut off here.
 	IOTimeout time.Duration
+	// HotStatements, when above 0, is how many of the hot statements (Stmt,
+	// Select, Get) may hold a connection at once: the rest wait in line at
+	// the pool's Gate. At most MaxConns.
+	HotStatements int
 }
 
 // Open connects to url and checks the connection.
@@ -50,6 +54,9 @@ func Open(ctx context.Context, url string, o Options) (*sqlx.DB, error) {
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	sqldb.SetConnMaxLifetime(time.Hour)
 	db := sqlx.NewDb(sqldb, "postgres")
+	if o.HotStatements > 0 {
+		gates.Store(db, NewGate(min(o.HotStatements, o.MaxConns)))
+	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {

@@ -15,8 +15,12 @@ import (
 // plan PostgreSQL keeps (database/sql prepares it once per pooled
 // connection). When preparing fails (the database is away) the query is sent
 // plainly and preparing is tried again next time.
+//
+// When the pool was opened with Options.HotStatements, a statement waits
+// its turn at the pool's Gate before it takes a connection.
 type Stmt struct {
 	db    *sqlx.DB
+	gate  *Gate
 	query string
 	mu    sync.Mutex
 	stmt  *sqlx.Stmt
@@ -24,7 +28,25 @@ type Stmt struct {
 
 // NewStmt returns query, to be prepared on db when first used.
 func NewStmt(db *sqlx.DB, query string) *Stmt {
-	return &Stmt{db: db, query: query}
+	return &Stmt{db: db, gate: GateOf(db), query: query}
+}
+
+// enter waits at the gate, if any; the caller calls leave when the
+// statement has given its connection back.
+func (s *Stmt) enter(ctx context.Context) error {
+	if s.gate == nil {
+		return nil
+	}
+	if err := s.gate.Enter(ctx); err != nil {
+		return fmt.Errorf("db: wait for a connection: %w", err)
+	}
+	return nil
+}
+
+func (s *Stmt) leave() {
+	if s.gate != nil {
+		s.gate.Leave()
+	}
 }
 
 func (s *Stmt) prepared(ctx context.Context) *sqlx.Stmt {
@@ -42,33 +64,60 @@ func (s *Stmt) prepared(ctx context.Context) *sqlx.Stmt {
 
 // GetContext runs the query for one row, scanned into dest.
 func (s *Stmt) GetContext(ctx context.Context, dest any, args ...any) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.leave()
 	if st := s.prepared(ctx); st != nil {
 		return st.GetContext(ctx, dest, args...)
 	}
 	return s.db.GetContext(ctx, dest, s.query, args...)
 }
 
-// QueryRowContext runs the query for one row that the caller scans
-// column by column: for the hottest reads, which spare sqlx's mapping of
-// columns to struct fields by reflection.
-func (s *Stmt) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
-	if st := s.prepared(ctx); st != nil {
-		return st.Stmt.QueryRowContext(ctx, args...)
+// QueryRow runs the query with args for one row and scans its columns
+// into dest, one by one: for the hottest reads, which spare sqlx's mapping
+// of columns to struct fields by reflection. No row is sql.ErrNoRows.
+func (s *Stmt) QueryRow(ctx context.Context, args []any, dest ...any) error {
+	if err := s.enter(ctx); err != nil {
+		return err
 	}
-	return s.db.QueryRowContext(ctx, s.query, args...)
+	defer s.leave()
+	if st := s.prepared(ctx); st != nil {
+		return st.Stmt.QueryRowContext(ctx, args...).Scan(dest...)
+	}
+	return s.db.QueryRowContext(ctx, s.query, args...).Scan(dest...)
 }
 
-// QueryContext runs the query for rows that the caller scans column by
-// column, as QueryRowContext.
-func (s *Stmt) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
-	if st := s.prepared(ctx); st != nil {
-		return st.Stmt.QueryContext(ctx, args...)
+// Query runs the query with args and hands its rows to scan, which reads
+// them column by column as in QueryRow; the rows are closed after it.
+func (s *Stmt) Query(ctx context.Context, scan func(*sql.Rows) error, args ...any) error {
+	if err := s.enter(ctx); err != nil {
+		return err
 	}
-	return s.db.QueryContext(ctx, s.query, args...)
+	defer s.leave()
+	var rows *sql.Rows
+	var err error
+	if st := s.prepared(ctx); st != nil {
+		rows, err = st.Stmt.QueryContext(ctx, args...)
+	} else {
+		rows, err = s.db.QueryContext(ctx, s.query, args...)
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if err := scan(rows); err != nil {
+		return err
+	}
+	return rows.Err()
 }
 
 // SelectContext runs the query for rows, scanned into the slice dest.
 func (s *Stmt) SelectContext(ctx context.Context, dest any, args ...any) error {
+	if err := s.enter(ctx); err != nil {
+		return err
+	}
+	defer s.leave()
 	if st := s.prepared(ctx); st != nil {
 		return st.SelectContext(ctx, dest, args...)
 	}
@@ -77,6 +126,10 @@ func (s *Stmt) SelectContext(ctx context.Context, dest any, args ...any) error {
 
 // ExecContext runs the statement.
 func (s *Stmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.leave()
 	if st := s.prepared(ctx); st != nil {
 		return st.ExecContext(ctx, args...)
 	}

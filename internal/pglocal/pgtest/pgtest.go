@@ -115,7 +115,7 @@ func DB(t testing.TB) *sqlx.DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	d, err := db.Open(ctx, URL(t), db.Options{MaxConns: 10})
+	d, err := db.Open(ctx, URL(t), db.Options{MaxConns: 10, HotStatements: 8}) // as served
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}

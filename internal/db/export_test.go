@@ -1,0 +1,4 @@
+package db
+
+// CheckFree is free, for the package's external tests.
+var CheckFree = free
