@@ -21,8 +21,12 @@ import (
 type Gate struct {
 	mu    sync.Mutex
 	free  int
-	queue []chan struct{} // waiters, first come first
+	queue []chan struct{} // waiters, first come first; each is let in by one send
 }
+
+// waiters are the channels of past waits, reused: a busy gate makes one
+// wait per request.
+var waiters = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
 
 // NewGate returns a gate of n places (at least 1).
 func NewGate(n int) *Gate {
@@ -38,11 +42,12 @@ func (g *Gate) Enter(ctx context.Context) error {
 		g.mu.Unlock()
 		return nil
 	}
-	ch := make(chan struct{})
+	ch := waiters.Get().(chan struct{})
 	g.queue = append(g.queue, ch)
 	g.mu.Unlock()
 	select {
 	case <-ch:
+		waiters.Put(ch)
 		return nil
 	case <-ctx.Done():
 	}
@@ -51,10 +56,14 @@ func (g *Gate) Enter(ctx context.Context) error {
 	for i, w := range g.queue {
 		if w == ch {
 			g.queue = append(g.queue[:i], g.queue[i+1:]...)
+			waiters.Put(ch)
 			return ctx.Err()
 		}
 	}
-	// Let in just as ctx ended: the place is ours, so pass it on.
+	// Let in just as ctx ended (the send is made under the lock, so it is
+	// there to take): the place is ours, so pass it on.
+	<-ch
+	waiters.Put(ch)
 	g.leaveLocked()
 	return ctx.Err()
 }
@@ -72,12 +81,12 @@ func (g *Gate) leaveLocked() {
 		return
 	}
 	ch := g.queue[0]
-	g.queue[0] = nil
-	g.queue = g.queue[1:]
-	if len(g.queue) == 0 {
-		g.queue = g.queue[:0:0] // let the backing array go once drained
-	}
-	close(ch)
+	// Shift rather than reslice: the line stays in one array, which
+	// appends then reuse; it is as long as the requests waiting, dozens.
+	n := copy(g.queue, g.queue[1:])
+	g.queue[n] = nil
+	g.queue = g.queue[:n]
+	ch <- struct{}{}
 }
 
 // Waiting is how many are waiting to enter.
