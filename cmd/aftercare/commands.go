@@ -19,6 +19,7 @@ import (
 	"github.com/aftercare/aftercare/internal/auth"
 	"github.com/aftercare/aftercare/internal/config"
 	"github.com/aftercare/aftercare/internal/db"
+	"github.com/aftercare/aftercare/internal/server"
 )
 
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -31,6 +32,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := newLogger(cfg, stdout)
+	defer server.FlushLog(log) // the access lines still buffered
 	applyMemoryLimit(cfg, log)
 	app, err := buildApp(ctx, cfg, log, appOptions{})
 	if err != nil {

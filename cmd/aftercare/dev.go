@@ -19,6 +19,7 @@ import (
 	"github.com/aftercare/aftercare/internal/config"
 	"github.com/aftercare/aftercare/internal/demo"
 	"github.com/aftercare/aftercare/internal/pglocal"
+	"github.com/aftercare/aftercare/internal/server"
 	"github.com/aftercare/aftercare/internal/stripemock"
 )
 
@@ -84,6 +85,7 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	defer server.FlushLog(log) // the access lines still buffered
 	applyMemoryLimit(cfg, log)
 	app, err := buildApp(ctx, cfg, log, appOptions{PollInterval: 200 * time.Millisecond, RetryBase: 2 * time.Second})
 	if err != nil {

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -37,5 +40,97 @@ func TestAccessLineIsWhatSlogWrites(t *testing.T) {
 		if !bytes.Equal(got, want.Bytes()) {
 			t.Errorf("hand-written:\n%s\nslog:\n%s", got, want.Bytes())
 		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the flush timer's goroutine.
+type syncBuffer struct {
+	mu     sync.Mutex
+	b      bytes.Buffer
+	writes int
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes++
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writes
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Access lines of successful requests wait to be written together; every
+// other line goes out at once, after them, so the log stays in order.
+func TestAccessLinesAreWrittenTogetherAndInOrder(t *testing.T) {
+	var out syncBuffer
+	h := NewLogHandler(&out, nil)
+	log := slog.New(h)
+	a := newAccessLog(log)
+	ctx := context.Background()
+	for i := range 3 {
+		a.write(ctx, slog.LevelInfo, "id"+strconv.Itoa(i), "GET", "/orders/:id", 200, time.Millisecond, "127.0.0.1")
+	}
+	if got := out.String(); got != "" {
+		t.Fatalf("access lines written at once:\n%s", got)
+	}
+	// A warning (a 5xx's access line, or any slog line) is not held back,
+	// and the lines before it go first.
+	a.write(ctx, slog.LevelError, "id3", "GET", "/boom", 500, time.Millisecond, "127.0.0.1")
+	if !strings.Contains(out.String(), `"request_id":"id3"`) {
+		t.Fatalf("an error's access line waits:\n%s", out.String())
+	}
+	log.Info("after")
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("%d lines, want 5:\n%s", len(lines), out.String())
+	}
+	for i, want := range []string{`"request_id":"id0"`, `"request_id":"id1"`, `"request_id":"id2"`, `"request_id":"id3"`, `"msg":"after"`} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("line %d is %s, want %s", i, lines[i], want)
+		}
+	}
+
+	// Lines left in the buffer are written by the timer, in one write...
+	before := out.count()
+	for i := range 10 {
+		a.write(ctx, slog.LevelInfo, "late"+strconv.Itoa(i), "GET", "/", 200, time.Millisecond, "127.0.0.1")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), `"request_id":"late9"`) {
+		if time.Now().After(deadline) {
+			t.Fatal("buffered access lines never written")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := out.count() - before; n != 1 {
+		t.Errorf("10 buffered lines took %d writes, want 1", n)
+	}
+	// ...or by Flush, at exit...
+	a.write(ctx, slog.LevelInfo, "last", "GET", "/", 200, time.Millisecond, "127.0.0.1")
+	FlushLog(log)
+	if !strings.Contains(out.String(), `"request_id":"last"`) {
+		t.Fatal("Flush left a line behind")
+	}
+	// ...or as soon as the buffer is full.
+	before = out.count()
+	n := 0
+	for out.count() == before {
+		a.write(ctx, slog.LevelInfo, "bulk", "GET", "/", 200, time.Millisecond, "127.0.0.1")
+		if n++; n > 2*accessFlushAt/100 {
+			t.Fatalf("%d lines and still nothing written", n)
+		}
+	}
+	if n < accessFlushAt/200 {
+		t.Errorf("a full buffer after only %d lines", n)
 	}
 }
