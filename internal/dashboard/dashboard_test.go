@@ -38,12 +38,7 @@ func mustZone(name string) *time.Location {
 func fixture(t *testing.T) *sqlx.DB {
 	t.Helper()
 	db := pgtest.DB(t)
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	exec := execer(t, db)
 	exec(`UPDATE settings SET time_zone = 'Europe/Berlin'`)
 	exec(`INSERT INTO customers (id, email, name) VALUES (1, 'ann@example.com', 'Ann'), (2, 'bob@example.com', 'Bob')`)
 	order := func(id, customer int, at, currency string, total, refunded int64, status string) {
@@ -264,4 +259,14 @@ func equalRows(a, b [][]string) bool {
 		}
 	}
 	return true
+}
+
+// execer returns a function that runs a statement on db, failing t on error.
+func execer(t *testing.T, db *sqlx.DB) func(q string, args ...any) {
+	return func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 }

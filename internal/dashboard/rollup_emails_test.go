@@ -31,23 +31,30 @@ SELECT coalesce(string_agg(format('%s %s sent=%s failed=%s opened=%s clicked=%s 
     day, kind, sent, failed, opened, clicked, unsubscribed, queued), E'\n' ORDER BY day, kind), '')
 FROM dashboard_email_daily`
 
-// exactEmails refreshes at now and checks that every day's email rollup
-// equals the count from scratch.
-func exactEmails(t *testing.T, db *sqlx.DB, now time.Time, step string) {
+// exactRollup refreshes at now and checks that the rollup (rolledUp)
+// equals the count from scratch (fromScratch), both read as one text.
+func exactRollup(t *testing.T, db *sqlx.DB, now time.Time, step, fromScratch, rolledUp string) {
 	t.Helper()
 	if err := NewRollup(db).Refresh(context.Background(), now); err != nil {
 		t.Fatalf("%s: %v", step, err)
 	}
 	var want, got string
-	if err := db.Get(&want, emailsFromScratch); err != nil {
+	if err := db.Get(&want, fromScratch); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Get(&got, emailsRolledUp); err != nil {
+	if err := db.Get(&got, rolledUp); err != nil {
 		t.Fatal(err)
 	}
 	if got != want {
 		t.Fatalf("%s: the rollup\n%s\nfrom scratch\n%s", step, got, want)
 	}
+}
+
+// exactEmails checks every day's email rollup against the count from
+// scratch after a refresh at now.
+func exactEmails(t *testing.T, db *sqlx.DB, now time.Time, step string) {
+	t.Helper()
+	exactRollup(t, db, now, step, emailsFromScratch, emailsRolledUp)
 }
 
 // TestRollupEmailsStayExactAsMessagesMove drives the refresh with a clock
@@ -58,12 +65,7 @@ func exactEmails(t *testing.T, db *sqlx.DB, now time.Time, step string) {
 // back. After every refresh each day's row equals the count from scratch.
 func TestRollupEmailsStayExactAsMessagesMove(t *testing.T) {
 	db := pgtest.DB(t)
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	exec := execer(t, db)
 	exec(`UPDATE settings SET time_zone = 'Europe/Berlin'`)
 	exec(`INSERT INTO customers (id, email, name) VALUES (1, 'ann@example.com', 'Ann')`)
 	msg := func(key, kind, status string, at time.Time) {

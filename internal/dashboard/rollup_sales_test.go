@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -31,23 +30,11 @@ SELECT coalesce(string_agg(format('%s %s orders=%s gross=%s refunded=%s items=%s
     day, currency, orders, gross, refunded, items, new_buyers), E'\n' ORDER BY day, currency), '')
 FROM dashboard_sales_daily`
 
-// exactSales refreshes at now and checks that every day's sales rollup
-// equals the count from scratch.
+// exactSales checks every day's sales rollup against the count from
+// scratch after a refresh at now.
 func exactSales(t *testing.T, db *sqlx.DB, now time.Time, step string) {
 	t.Helper()
-	if err := NewRollup(db).Refresh(context.Background(), now); err != nil {
-		t.Fatalf("%s: %v", step, err)
-	}
-	var want, got string
-	if err := db.Get(&want, salesFromScratch); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Get(&got, salesRolledUp); err != nil {
-		t.Fatal(err)
-	}
-	if got != want {
-		t.Fatalf("%s: the rollup\n%s\nfrom scratch\n%s", step, got, want)
-	}
+	exactRollup(t, db, now, step, salesFromScratch, salesRolledUp)
 }
 
 // TestRollupSalesStayExactAsOrdersChange drives the refresh with a clock
@@ -59,12 +46,7 @@ func exactSales(t *testing.T, db *sqlx.DB, now time.Time, step string) {
 // refresh each day's row equals the count from scratch.
 func TestRollupSalesStayExactAsOrdersChange(t *testing.T) {
 	db := pgtest.DB(t)
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	exec := execer(t, db)
 	exec(`UPDATE settings SET time_zone = 'Europe/Berlin'`)
 	exec(`INSERT INTO customers (id, email, name) VALUES (1, 'ann@example.com', 'Ann'), (2, 'bob@example.com', 'Bob'),
 	      (3, 'cy@example.com', 'Cy')`)

@@ -98,12 +98,7 @@ func TestRollupRefreshFollowsLateChanges(t *testing.T) {
 	db := fixture(t)
 	svc := NewService(db)
 	p := period(t, "2026-03-01", "2026-03-07")
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.Exec(q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	exec := execer(t, db)
 	exec(`INSERT INTO messages (kind, dedupe_key, customer_id, to_address, status, created_at) VALUES
 	      ('shipment_shipped', 'q1', 2, 'bob@example.com', 'queued', '2026-03-04T09:00:00Z')`)
 	refresh(t, db)
