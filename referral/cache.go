@@ -345,10 +345,16 @@ func loadLandingCode(ctx context.Context, q sqlx.QueryerContext, code string) (l
 
 // loadLandingCodes is loadLandingCode of many codes in one statement; a code
 // that does not exist is there as unknown.
+//
+// The name is a subquery per code, not a join: for the ~200 codes of a
+// background refresh PostgreSQL hashed the whole customers table for the
+// join (5-8 ms a read on the medium store, 1.5 ms this way, and the table
+// only grows). A code always has its customer (a foreign key that cascades).
 func loadLandingCodes(ctx context.Context, q sqlx.QueryerContext, codes []string) (map[string]landingCode, error) {
 	var rows []landingCodeRow
-	err := sqlx.SelectContext(ctx, q, &rows, `SELECT c.id, c.customer_id, c.code, c.disabled_at, c.created_at, u.name
-		FROM referral_codes c JOIN customers u ON u.id = c.customer_id WHERE c.code = ANY($1)`, pq.Array(codes))
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT c.id, c.customer_id, c.code, c.disabled_at, c.created_at,
+			(SELECT u.name FROM customers u WHERE u.id = c.customer_id) AS name
+		FROM referral_codes c WHERE c.code = ANY($1)`, pq.Array(codes))
 	if err != nil {
 		return nil, fmt.Errorf("referral: %d codes: %w", len(codes), err)
 	}
