@@ -89,12 +89,13 @@ func measure(ctx context.Context, o options, log io.Writer) (bench.Record, error
 		}
 		env = append(env, "AFTERCARE_PPROF_ADDR="+prof.addr)
 	}
+	srvStart := time.Now()
 	srv, err := startProc(ctx, "aftercare", addr, "/healthz", filepath.Join(o.varDir, "server.log"), env, bin, "serve")
 	if err != nil {
 		return rec, err
 	}
 	defer srv.Stop()
-	settle(ctx, cl.db, log)
+	settle(ctx, cl.db, srvStart, log)
 	var stats *sqlStats
 	if o.sqlStats {
 		dir := o.pprofDir
@@ -233,16 +234,29 @@ func report(log io.Writer, r bench.Result) bench.Result {
 	return r
 }
 
-// settle waits (at most three minutes) for the work every instance does at
-// start to finish: the periodic sweeps run once at start, and on the large
-// store the dashboard's rollup refresh alone takes seconds of database time.
-// Measuring during it would charge start-up to the first load.
-func settle(ctx context.Context, db *sqlx.DB, log io.Writer) {
+// settle waits (at most five minutes) for the work every instance does at
+// start to finish: the periodic sweeps run once at start, the dashboard's
+// rollup refresh among them (after a migration of its tables, a rebuild that
+// takes a minute of database time on the large store). River's leader
+// enqueues them a few seconds after the server answers, so settle waits
+// for the rollup enqueued since started to have run, and for no sweep to
+// be left; measuring during them would charge start-up to the first load.
+func settle(ctx context.Context, db *sqlx.DB, started time.Time, log io.Writer) {
 	t0 := time.Now()
-	for time.Since(t0) < 3*time.Minute {
-		var n int
-		err := db.GetContext(ctx, &n, `SELECT count(*) FROM river_job WHERE kind = 'sweep' AND state IN ('available', 'running', 'retryable')`)
-		if err != nil || (n == 0 && time.Since(t0) > 2*time.Second) {
+	for time.Since(t0) < 5*time.Minute {
+		var st struct {
+			Pending int `db:"pending"`
+			Rolled  int `db:"rolled"`
+		}
+		err := db.GetContext(ctx, &st, `SELECT
+			count(*) FILTER (WHERE state IN ('available', 'running', 'retryable')) AS pending,
+			count(*) FILTER (WHERE args->>'name' = 'dashboard.rollup' AND finalized_at IS NOT NULL AND created_at >= $1) AS rolled
+			FROM river_job WHERE kind = 'sweep'`, started.Add(-time.Second))
+		if err != nil {
+			fmt.Fprintf(log, "settle: %v\n", err)
+			break
+		}
+		if st.Pending == 0 && st.Rolled > 0 {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
