@@ -244,3 +244,121 @@ func BenchmarkRecordMany(b *testing.B) {
 		tx.Rollback() //nolint:errcheck // nothing to keep
 	}
 }
+
+// gateSender blocks every send until open is closed, and tells started
+// of the first one.
+type gateSender struct {
+	recordingSender
+	once    sync.Once
+	started chan struct{}
+	open    chan struct{}
+}
+
+func (s *gateSender) Send(ctx context.Context, from string, m Message) error {
+	s.once.Do(func() { close(s.started) })
+	<-s.open
+	return s.recordingSender.Send(ctx, from, m)
+}
+
+// TestMessagesWaitingBesideARunningBatchGoTogether: while a batch runs
+// (held at the mail server here), messages that arrive are not sent off
+// as a small batch of their own beside it: less than a full batch waits
+// for the running one to end and then goes as one batch. (River hands
+// the jobs of one fetch to deliver one by one, and a second loop used to
+// run the stragglers as batches of one to three emails, each with all of
+// a batch's statements and commits.)
+func TestMessagesWaitingBesideARunningBatchGoTogether(t *testing.T) {
+	d := pgtest.DB(t)
+	ctx := context.Background()
+	var ids []int64
+	if err := d.Select(&ids, `INSERT INTO messages (kind, dedupe_key, to_address)
+		SELECT 'note', 'together:' || g, 'ada' || g || '@example.com' FROM generate_series(1, 5) g RETURNING id`); err != nil {
+		t.Fatal(err)
+	}
+	many := &manyNotes{}
+	sender := &gateSender{recordingSender: recordingSender{sent: map[int64]Message{}}, started: make(chan struct{}), open: make(chan struct{})}
+	dl := NewDelivery(d, sender, map[string]Composer{"note": many}, DeliveryOptions{})
+	b := dl.batches
+
+	results := make(chan error, len(ids))
+	go func() { results <- b.deliver(ctx, ids[0], false) }()
+	<-sender.started // the first batch, of one, is at the mail server
+	for _, id := range ids[1:] {
+		go func() { results <- b.deliver(ctx, id, false) }()
+	}
+	// Wait until the four have arrived, or another batch took them.
+	var waiting, running int
+	for {
+		b.mu.Lock()
+		waiting, running = len(b.waiting), b.running
+		b.mu.Unlock()
+		if waiting == 4 || running > 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if running != 1 || waiting != 4 {
+		t.Errorf("beside the running batch: %d batch loops, %d messages waiting; want 1 loop, all 4 waiting", running, waiting)
+	}
+	close(sender.open)
+	for range ids {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if many.one != 1 || many.many != 1 || many.largestMany != 4 {
+		t.Errorf("composed %d alone and %d times together (at most %d at once), want the first alone, then the other 4 together",
+			many.one, many.many, many.largestMany)
+	}
+	if len(sender.sent) != len(ids) {
+		t.Errorf("sent %d messages, want %d", len(sender.sent), len(ids))
+	}
+}
+
+// TestABatchStoresContentAsItWasSent: the contents of a batch go to
+// PostgreSQL joined by a delimiter of control characters; whatever the
+// content holds (control characters, non-ASCII, nothing at all, which
+// PostgreSQL splits into no element) is stored as it was sent, alone in
+// a batch or with others.
+func TestABatchStoresContentAsItWasSent(t *testing.T) {
+	d := pgtest.DB(t)
+	ctx := context.Background()
+	contents := []Content{
+		{Subject: "Ünïcode ✓ \x1f\x1e\x1d", Text: "", HTML: "<p>€ 5,00</p>"},
+		{Subject: "", Text: "line\x1fone\r\n\x1etwo", HTML: ""},
+		{Subject: `{"a","b"}`, Text: `\x1f`, HTML: "\x1f\x1e", Headers: map[string]string{"X-Ctl": "a\x1fb"}},
+	}
+	for _, batch := range [][]int{{0}, {1}, {0, 1, 2}} {
+		sender := &recordingSender{sent: map[int64]Message{}}
+		composers := map[string]Composer{}
+		var pend []*pending
+		want := map[int64]Content{}
+		for _, i := range batch {
+			kind := fmt.Sprintf("c%d", i)
+			var id int64
+			if err := d.Get(&id, `INSERT INTO messages (kind, dedupe_key, to_address) VALUES ($1, $2, 'ada@example.com') RETURNING id`,
+				kind, fmt.Sprintf("content:%v:%d", batch, i)); err != nil {
+				t.Fatal(err)
+			}
+			composers[kind] = fixedComposer{c: contents[i]}
+			pend = append(pend, &pending{id: id, done: make(chan error, 1)})
+			want[id] = contents[i]
+		}
+		dl := NewDelivery(d, sender, composers, DeliveryOptions{})
+		for id, err := range dl.batchResults(ctx, pend) {
+			if err != nil {
+				t.Fatalf("batch %v, message %d: %v", batch, id, err)
+			}
+		}
+		for id, c := range want {
+			m := mustGet(t, d, id)
+			if m.Status != StatusSent || m.Subject != c.Subject || m.Text != c.Text || m.HTML != c.HTML || m.Headers["X-Ctl"] != c.Headers["X-Ctl"] {
+				t.Errorf("batch %v: stored %s %q %q %q %v, want %q %q %q %v", batch, m.Status, m.Subject, m.Text, m.HTML, m.Headers,
+					c.Subject, c.Text, c.HTML, c.Headers)
+			}
+			if s := sender.sent[id]; s.Subject != c.Subject || s.HTML != c.HTML {
+				t.Errorf("batch %v: sent %q %q", batch, s.Subject, s.HTML)
+			}
+		}
+	}
+}
