@@ -48,7 +48,7 @@ func Open(ctx context.Context, url string, o Options) (*sqlx.DB, error) {
 		return nil, fmt.Errorf("db: parse url: %w", err)
 	}
 	connector.Dialer(deadlineDialer{d: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 15 * time.Second}, io: o.IOTimeout})
-	sqldb := sql.OpenDB(connector)
+	sqldb := sql.OpenDB(cachingConnector{connector}) // River's statements prepared per connection
 	sqldb.SetMaxOpenConns(o.MaxConns)
 	sqldb.SetMaxIdleConns(o.MaxConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
