@@ -145,4 +145,3 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 	}
 	return res, err
 }
-
