@@ -126,9 +126,11 @@ type Delta struct {
 // regression: the shared machine is noisy.
 const NoiseMargin = 10.0
 
-// lowerIsBetter tells latencies, errors and memory from throughputs.
+// lowerIsBetter tells latencies, errors, memory and CPU time per request
+// from throughputs.
 func lowerIsBetter(metric string) bool {
-	return strings.HasSuffix(metric, "_ms") || strings.HasSuffix(metric, ".errors") || strings.HasSuffix(metric, "_mb")
+	return strings.HasSuffix(metric, "_ms") || strings.HasSuffix(metric, ".errors") || strings.HasSuffix(metric, "_mb") ||
+		strings.HasSuffix(metric, "_cpu_us")
 }
 
 // Compare lists every metric present in both runs, sorted by name, with its

@@ -9,29 +9,31 @@ import (
 func TestCompareFlagsRegressionsBothWays(t *testing.T) {
 	prev := Record{Metrics: map[string]float64{
 		MOrderRPS: 1000, MOrderP99: 20, MPeakRSS: 100, MBatchPerSec: 2000, "x.errors": 0, "gone.rps": 5,
-		"fortunes.p50_ms": 10, "referral.p90_ms": 10,
+		"fortunes.p50_ms": 10, "referral.p90_ms": 10, "order_page.postgres_cpu_us": 100, "fortunes.server_cpu_us": 100,
 	}}
 	cur := Record{Metrics: map[string]float64{
 		MOrderRPS: 850, MOrderP99: 21, MPeakRSS: 130, MBatchPerSec: 2100, "x.errors": 3, "new.rps": 7,
-		"fortunes.p50_ms": 12, "referral.p90_ms": 8,
+		"fortunes.p50_ms": 12, "referral.p90_ms": 8, "order_page.postgres_cpu_us": 80, "fortunes.server_cpu_us": 120,
 	}}
 	got := map[string]Delta{}
 	for _, d := range Compare(prev, cur) {
 		got[d.Metric] = d
 	}
-	if len(got) != 7 {
-		t.Fatalf("compared %d metrics, want the 7 in both runs: %v", len(got), got)
+	if len(got) != 9 {
+		t.Fatalf("compared %d metrics, want the 9 in both runs: %v", len(got), got)
 	}
 	for name, want := range map[string]struct {
 		pct        float64
 		regression bool
 	}{
-		MOrderRPS:         {-15, true},  // throughput fell more than the margin
-		MOrderP99:         {5, false},   // latency rose within the margin
-		MPeakRSS:          {30, true},   // memory rose: lower is better
-		MBatchPerSec:      {5, false},   // throughput rose
-		"fortunes.p50_ms": {20, true},   // latency rose beyond the margin
-		"referral.p90_ms": {-20, false}, // latency fell: better, not worse
+		MOrderRPS:                    {-15, true},  // throughput fell more than the margin
+		MOrderP99:                    {5, false},   // latency rose within the margin
+		MPeakRSS:                     {30, true},   // memory rose: lower is better
+		MBatchPerSec:                 {5, false},   // throughput rose
+		"fortunes.p50_ms":            {20, true},   // latency rose beyond the margin
+		"referral.p90_ms":            {-20, false}, // latency fell: better, not worse
+		"order_page.postgres_cpu_us": {-20, false}, // CPU per request fell: better
+		"fortunes.server_cpu_us":     {20, true},   // CPU per request rose
 	} {
 		d := got[name]
 		if math.Abs(d.Pct-want.pct) > 1e-9 || d.Regression != want.regression {
