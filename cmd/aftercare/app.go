@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/aftercare/aftercare/internal/auth"
+	"github.com/aftercare/aftercare/internal/changefeed"
 	"github.com/aftercare/aftercare/internal/commerce"
 	"github.com/aftercare/aftercare/internal/config"
 	"github.com/aftercare/aftercare/internal/db"
@@ -40,6 +41,8 @@ type App struct {
 	Commerce *commerce.Service
 	Events   *events.Bus
 	Log      *slog.Logger
+	// Feed is the change feed (nil when AFTERCARE_CHANGE_FEED is off).
+	Feed *changefeed.Feed
 	// flushers write what parts of the app keep in memory for a moment
 	// (order-page views); they run once HTTP has stopped, and on Close.
 	flushers []func()
@@ -155,6 +158,21 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 	})
 	delivery.Register(queue)
 
+	// The change feed lets a signed-in page be answered without reading the
+	// session and the order's versions again while nothing they say has
+	// changed (internal/changefeed); every write request here fences it.
+	var feed *changefeed.Feed
+	var afterWrite func()
+	if cfg.ChangeFeed {
+		feedURL := cfg.ChangeFeedURL
+		if feedURL == "" {
+			feedURL = cfg.DatabaseURL
+		}
+		feed = changefeed.Start(feedURL, pool, log)
+		feed.Subscribe(sessions.Remember(feed))
+		afterWrite = feed.Fence
+	}
+
 	app := server.New(server.Options{
 		DB: pool, Logger: log, Views: views, Metrics: metrics, DBTimeout: cfg.DBTimeout,
 		MaxBodyBytes: cfg.MaxBodyBytes, SecureCookies: cfg.SecureCookies, BaseURL: cfg.BaseURL,
@@ -167,6 +185,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 		// The shopper's order pages read the settings epochs with the session.
 		SessionSettings: []string{"/orders"},
 		TrustedProxies:  cfg.TrustedProxies,
+		AfterWrite:      afterWrite,
 	})
 	// Public routes first: webhooks, the storefront's read API, referral links.
 	app.Get("/api/v1/openapi.json", commerce.OpenAPIHandler)
@@ -219,7 +238,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, o appOpt
 		return fiber.NewError(fiber.StatusNotFound, "We could not find that page.")
 	})
 	return &App{Config: cfg, DB: pool, Queue: queue, HTTP: app, Links: links, Commerce: commerceSvc, Events: bus, Log: log,
-		flushers: append(w.flushers, pageViews.Close)}, nil
+		Feed: feed, flushers: append(w.flushers, pageViews.Close)}, nil
 }
 
 // Serve works jobs and answers HTTP on ln until ctx ends, then shuts down
@@ -251,6 +270,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 // Close writes what is waiting in memory and releases the database.
 func (a *App) Close() error {
 	a.flush()
+	a.Feed.Close()
 	return a.DB.Close()
 }
 

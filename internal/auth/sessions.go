@@ -47,6 +47,9 @@ type Sessions struct {
 	// rider and lookupRider: see Ride.
 	rider       *Rider
 	lookupRider *db.Stmt
+	// memo, when Remember was called, answers the lookups from memory
+	// while the change feed says nothing they read has changed.
+	memo *memo
 }
 
 // Rider is the first read of one kind of page (the order page's versions),
@@ -71,7 +74,7 @@ type Rider struct {
 func (s *Sessions) Ride(r Rider) {
 	s.rider = &r
 	s.lookupRider = db.NewStmt(s.db, `SELECT s.customer_id, COALESCE(s.last_seen_at < now() - make_interval(secs => $2), false) AS stale,
-		s.id_hash IS NOT NULL AS found, `+settings.EpochJoinColumns+`, r.a AS rider_a, r.b AS rider_b
+		s.id_hash IS NOT NULL AS found, s.expires_at, s.last_seen_at, `+settings.EpochJoinColumns+`, r.a AS rider_a, r.b AS rider_b
 		FROM (SELECT 1) one LEFT JOIN sessions s ON s.id_hash = $1 AND s.expires_at > now()
 		LEFT JOIN LATERAL (`+r.Query+`) r ON true `+settings.EpochJoin)
 }
@@ -80,11 +83,11 @@ func (s *Sessions) Ride(r Rider) {
 // (everywhere but plain-http development).
 func NewSessions(pool *sqlx.DB, secure bool) *Sessions {
 	return &Sessions{db: pool, secure: secure, ttl: ShopperSessionTTL,
-		lookup: db.NewStmt(pool, `SELECT customer_id, last_seen_at < now() - make_interval(secs => $2) AS stale
+		lookup: db.NewStmt(pool, `SELECT customer_id, last_seen_at < now() - make_interval(secs => $2) AS stale, expires_at, last_seen_at
 			FROM sessions WHERE id_hash = $1 AND expires_at > now()`),
 		// Rows whether or not the session exists: the epochs always.
 		lookupEpochs: db.NewStmt(pool, `SELECT s.customer_id, COALESCE(s.last_seen_at < now() - make_interval(secs => $2), false) AS stale,
-			s.id_hash IS NOT NULL AS found, `+settings.EpochJoinColumns+`
+			s.id_hash IS NOT NULL AS found, s.expires_at, s.last_seen_at, `+settings.EpochJoinColumns+`
 			FROM (SELECT 1) one LEFT JOIN sessions s ON s.id_hash = $1 AND s.expires_at > now() `+settings.EpochJoin)}
 }
 
@@ -95,6 +98,8 @@ type sessionRow struct {
 	CustomerID sql.NullInt64
 	Stale      bool
 	Found      bool
+	Expires    sql.NullTime
+	LastSeen   sql.NullTime
 	Epochs     settings.Epochs
 	RiderA     sql.NullInt64
 	RiderB     sql.NullInt64
@@ -111,9 +116,9 @@ func scanWithEpochs(row *sessionRow, rider bool) func(*sql.Rows) error {
 		for rows.Next() {
 			var err error
 			if rider {
-				err = rows.Scan(&row.CustomerID, &row.Stale, &row.Found, &name, &epoch, &row.RiderA, &row.RiderB)
+				err = rows.Scan(&row.CustomerID, &row.Stale, &row.Found, &row.Expires, &row.LastSeen, &name, &epoch, &row.RiderA, &row.RiderB)
 			} else {
-				err = rows.Scan(&row.CustomerID, &row.Stale, &row.Found, &name, &epoch)
+				err = rows.Scan(&row.CustomerID, &row.Stale, &row.Found, &row.Expires, &row.LastSeen, &name, &epoch)
 			}
 			if err != nil {
 				return err
@@ -135,38 +140,96 @@ func scanWithEpochs(row *sessionRow, rider bool) func(*sql.Rows) error {
 // find reads the session with hash. When the request's settings view waits
 // for its epochs (settings.Defer), it reads them in the same statement and
 // settles the view, whether or not the session exists; so does the
-// statement that carries the rider (Ride) for a request it matches.
+// statement that carries the rider (Ride) for a request it matches. With a
+// memo (Remember), what it kept answers instead while the change feed
+// allows.
 func (s *Sessions) find(c *fiber.Ctx, hash []byte) (sessionRow, bool, error) {
 	ctx := c.UserContext()
 	var row sessionRow
+	var arg int64
+	rider := false
 	if s.rider != nil {
-		if arg, ok := s.rider.Match(c); ok {
-			if err := s.lookupRider.Query(ctx, scanWithEpochs(&row, true), hash, touchEvery.Seconds(), arg); err != nil {
-				return row, false, err
-			}
-			if err := settings.Settle(ctx, row.Epochs); err != nil {
-				return row, false, err
-			}
-			if row.Found && row.CustomerID.Valid {
-				s.rider.Keep(c, arg, row.CustomerID.Int64, row.RiderA.Int64, row.RiderB.Int64, row.RiderA.Valid && row.RiderB.Valid)
-			}
-			return row, row.Found, nil
-		}
+		arg, rider = s.rider.Match(c)
 	}
-	if !settings.Pending(ctx) {
-		err := s.lookup.QueryRow(ctx, []any{hash, touchEvery.Seconds()}, &row.CustomerID, &row.Stale)
+	epochs := rider || settings.Pending(ctx)
+	var token uint64
+	if s.memo != nil && (!rider || arg > 0) {
+		if row, ok, err := s.recall(c, hash, epochs, rider, arg); ok || err != nil {
+			return row, ok, err
+		}
+		token = s.memo.begin()
+	}
+	var err error
+	switch {
+	case rider:
+		err = s.lookupRider.Query(ctx, scanWithEpochs(&row, true), hash, touchEvery.Seconds(), arg)
+	case epochs:
+		err = s.lookupEpochs.Query(ctx, scanWithEpochs(&row, false), hash, touchEvery.Seconds())
+	default:
+		err = s.lookup.QueryRow(ctx, []any{hash, touchEvery.Seconds()}, &row.CustomerID, &row.Stale, &row.Expires, &row.LastSeen)
 		if errors.Is(err, sql.ErrNoRows) {
 			return row, false, nil
 		}
-		return row, err == nil, err
+		row.Found = err == nil
 	}
-	if err := s.lookupEpochs.Query(ctx, scanWithEpochs(&row, false), hash, touchEvery.Seconds()); err != nil {
+	if err != nil {
 		return row, false, err
 	}
-	if err := settings.Settle(ctx, row.Epochs); err != nil {
-		return row, false, err
+	if epochs {
+		if err := settings.Settle(ctx, row.Epochs); err != nil {
+			return row, false, err
+		}
+	}
+	live := row.Found && row.CustomerID.Valid
+	if rider && live {
+		s.rider.Keep(c, arg, row.CustomerID.Int64, row.RiderA.Int64, row.RiderB.Int64, row.RiderA.Valid && row.RiderB.Valid)
+	}
+	if s.memo != nil && live && row.Expires.Valid && row.LastSeen.Valid && (!rider || arg > 0) {
+		f := memoFill{hash: hash, customer: row.CustomerID.Int64, expires: row.Expires.Time, lastSeen: row.LastSeen.Time}
+		if epochs {
+			f.epochs = &row.Epochs
+		}
+		if rider && row.RiderA.Valid && row.RiderB.Valid {
+			f.order, f.orderVersion, f.customerVersion = arg, row.RiderA.Int64, row.RiderB.Int64
+		}
+		s.memo.fill(token, f)
 	}
 	return row, row.Found, nil
+}
+
+// recall answers find from the memo: ok is false when it cannot.
+func (s *Sessions) recall(c *fiber.Ctx, hash []byte, epochs, rider bool, arg int64) (sessionRow, bool, error) {
+	now := time.Now()
+	order := int64(0)
+	if rider {
+		order = arg
+	}
+	hit, ok := s.memo.lookup(hash, epochs, order, now)
+	if !ok {
+		return sessionRow{}, false, nil
+	}
+	row := sessionRow{CustomerID: sql.NullInt64{Int64: hit.customer, Valid: true}, Found: true,
+		Stale: now.Sub(hit.lastSeen) > touchEvery, Epochs: hit.epochs}
+	if epochs {
+		if err := settings.Settle(c.UserContext(), hit.epochs); err != nil {
+			return row, false, err
+		}
+	}
+	if rider {
+		s.rider.Keep(c, arg, hit.customer, hit.orderVersion, hit.customerVersion, true)
+	}
+	return row, true, nil
+}
+
+// Remember makes the session reads answer from memory while feed allows
+// (see memo) and returns what feed must tell of changes
+// (changefeed.Handler). Call it before serving.
+func (s *Sessions) Remember(feed Feed) interface {
+	Changed(kind byte, keys string)
+	Reset()
+} {
+	s.memo = newMemo(feed, MemoSize)
+	return s.memo
 }
 
 // Load is middleware: it reads the session cookie and, for a live session,
@@ -206,6 +269,9 @@ func (s *Sessions) Load(c *fiber.Ctx) error {
 		if err == nil {
 			s.setCookie(c, raw, expires)
 		}
+		if s.memo != nil {
+			s.memo.touched(hash, time.Now(), expires)
+		}
 	}
 	if row.CustomerID.Valid {
 		c.Locals("customerID", row.CustomerID.Int64)
@@ -222,6 +288,9 @@ func (s *Sessions) Start(c *fiber.Ctx, q sqlx.ExtContext, customerID int64) erro
 	if old := c.Cookies(SessionCookie); old != "" {
 		if _, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, hashID(old)); err != nil {
 			return fmt.Errorf("auth: drop old session: %w", err)
+		}
+		if s.memo != nil {
+			s.memo.forget(hashID(old))
 		}
 	}
 	id, err := randomToken(32)
@@ -250,6 +319,9 @@ func (s *Sessions) End(c *fiber.Ctx) error {
 	if raw := c.Cookies(SessionCookie); raw != "" {
 		if _, err := s.db.ExecContext(c.UserContext(), `DELETE FROM sessions WHERE id_hash = $1`, hashID(raw)); err != nil {
 			return fmt.Errorf("auth: end session: %w", err)
+		}
+		if s.memo != nil {
+			s.memo.forget(hashID(raw))
 		}
 	}
 	s.clearCookie(c)

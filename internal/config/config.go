@@ -28,6 +28,8 @@ type Config struct {
 	DBTimeout         time.Duration // AFTERCARE_DB_TIMEOUT: deadline of each request's database work
 	DBMaxConns        int           // AFTERCARE_DB_MAX_CONNS
 	DBHotStatements   int           // AFTERCARE_DB_HOT_STATEMENTS
+	ChangeFeed        bool          // AFTERCARE_CHANGE_FEED
+	ChangeFeedURL     string        // AFTERCARE_CHANGE_FEED_URL; empty: DatabaseURL
 	LogLevel          string        // AFTERCARE_LOG_LEVEL: debug, info, warn, error
 	MaxBodyBytes      int           // AFTERCARE_MAX_BODY_BYTES
 	TrustedProxies    []string      // AFTERCARE_TRUSTED_PROXIES: comma separated IPs or CIDRs whose X-Forwarded-For is believed
@@ -138,6 +140,17 @@ func Load(getenv func(string) string, dev bool) (Config, error) {
 	c.DBHotStatements = intVar(get("AFTERCARE_DB_HOT_STATEMENTS", fmt.Sprint(min(8, max(c.DBMaxConns, 1)))), 1, 1000, "AFTERCARE_DB_HOT_STATEMENTS", bad)
 	if c.DBHotStatements > c.DBMaxConns && c.DBMaxConns > 0 {
 		bad("AFTERCARE_DB_HOT_STATEMENTS", "must be at most AFTERCARE_DB_MAX_CONNS (%d)", c.DBMaxConns)
+	}
+	if c.ChangeFeed, err = parseBool(get("AFTERCARE_CHANGE_FEED", "1")); err != nil {
+		bad("AFTERCARE_CHANGE_FEED", "%v", err)
+	}
+	// LISTEN needs a session of its own: behind a pooler in transaction
+	// mode, the feed must reach PostgreSQL directly.
+	c.ChangeFeedURL = get("AFTERCARE_CHANGE_FEED_URL", "")
+	if c.ChangeFeedURL != "" {
+		if u, err := url.Parse(c.ChangeFeedURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("AFTERCARE_CHANGE_FEED_URL", "must be a postgres:// URL")
+		}
 	}
 	c.WorkerConcurrency = intVar(get("AFTERCARE_WORKERS", "10"), 1, 1000, "AFTERCARE_WORKERS", bad)
 	c.MaxBodyBytes = intVar(get("AFTERCARE_MAX_BODY_BYTES", "4194304"), 1024, 1<<30, "AFTERCARE_MAX_BODY_BYTES", bad)

@@ -28,6 +28,11 @@ import (
 // (aftercare_pagecache_*), and `make bench` reports the ratio.
 var Lookups, Hits atomic.Int64
 
+// MemoLookups and MemoHits count the signed-in requests' session reads and
+// those answered from memory (internal/auth's memo, which the change feed
+// keeps true), exported as aftercare_session_memo_*.
+var MemoLookups, MemoHits atomic.Int64
+
 // Key names one version of one order page's data.
 type Key struct {
 	Order    int64 // orders.id

@@ -53,8 +53,14 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 	pageHits := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "aftercare_pagecache_hits_total", Help: "Order page parts served from the page caches.",
 	}, func() float64 { return float64(pagecache.Hits.Load()) })
+	memoLookups := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "aftercare_session_memo_lookups_total", Help: "Signed-in requests' session reads looked up in memory (internal/auth memo).",
+	}, func() float64 { return float64(pagecache.MemoLookups.Load()) })
+	memoHits := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "aftercare_session_memo_hits_total", Help: "Signed-in requests' session reads answered from memory, without the database.",
+	}, func() float64 { return float64(pagecache.MemoHits.Load()) })
 	m.series.Store(&map[seriesKey]series{})
-	reg.MustRegister(m.requests, m.latency, m.Jobs, m.Emails, pageLookups, pageHits,
+	reg.MustRegister(m.requests, m.latency, m.Jobs, m.Emails, pageLookups, pageHits, memoLookups, memoHits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -76,7 +76,7 @@ const (
 // campaign's rate).
 func front(o Options) fiber.Handler {
 	access := newAccessLog(o.Logger)
-	metrics, quiet, timeout := o.Metrics, o.QuietPaths, o.DBTimeout
+	metrics, quiet, timeout, afterWrite := o.Metrics, o.QuietPaths, o.DBTimeout, o.AfterWrite
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		var random [requestIDBytes + nonceBytes]byte
@@ -108,6 +108,9 @@ func front(o Options) fiber.Handler {
 			if herr := c.App().ErrorHandler(c, err); herr != nil {
 				c.Status(fiber.StatusInternalServerError)
 			}
+		}
+		if afterWrite != nil && !safeMethod(c.Method()) {
+			afterWrite()
 		}
 		status := c.Response().StatusCode()
 		elapsed := time.Since(start)
@@ -177,4 +180,14 @@ func noNUL(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusBadRequest, "This address contains a character we cannot read.")
 	}
 	return nil
+}
+
+// safeMethod reports whether method reads only (RFC 9110's safe methods
+// this server answers).
+func safeMethod(method string) bool {
+	switch method {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return true
+	}
+	return false
 }

@@ -52,6 +52,10 @@ type Options struct {
 	// still are): the referral landing, opened at a campaign's rate, records
 	// each visit in its own table, and its log line was a tenth of its CPU.
 	QuietPaths []string
+	// AfterWrite, when set, runs after each request whose method may write
+	// (anything but GET, HEAD and OPTIONS) has been answered, before the
+	// answer is sent: the change feed's fence (internal/changefeed).
+	AfterWrite func()
 }
 
 // New returns the application with middleware, health and metrics routes.
