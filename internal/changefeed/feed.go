@@ -269,6 +269,7 @@ func (f *Feed) dispatch(payload string) {
 func (f *Feed) fences() {
 	defer f.wg.Done()
 	var sent int64
+	backoff := 250 * time.Millisecond
 	retry := time.NewTimer(0)
 	<-retry.C
 	for {
@@ -286,13 +287,15 @@ func (f *Feed) fences() {
 		_, err := f.pool.ExecContext(ctx, `SELECT pg_notify($1, $2)`, Channel, "f"+f.instance+":"+strconv.FormatInt(n, 10))
 		cancel()
 		if err != nil {
+			// Until one gets through, pages read the database.
 			if !f.closed.Load() {
-				f.log.Warn("change feed: fence", "error", err)
+				f.log.Warn("change feed: fence", "error", err, "retry_in", backoff)
 			}
-			retry.Reset(250 * time.Millisecond)
+			retry.Reset(backoff)
+			backoff = min(2*backoff, 5*time.Second)
 			continue
 		}
-		sent = n
+		sent, backoff = n, 250*time.Millisecond
 	}
 }
 
