@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
@@ -24,19 +22,7 @@ func (l *liveApp) secondInstance(t *testing.T) *liveApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := l.Config
-	ctx, cancel := context.WithCancel(context.Background())
-	app, err := buildApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), appOptions{PollInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- app.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		app.Close()
-	})
+	app := serveApp(t, l.Config, appOptions{PollInterval: 20 * time.Millisecond}, ln)
 	return &liveApp{App: app, base: "http://" + ln.Addr().String(), key: l.key, smtp: l.smtp}
 }
 

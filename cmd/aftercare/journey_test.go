@@ -78,9 +78,22 @@ func startLiveOpts(t *testing.T, extra map[string]string, opts appOptions) *live
 	if err != nil {
 		t.Fatal(err)
 	}
+	app := serveApp(t, cfg, opts, ln)
+	key, err := auth.NewAPIKeys(app.DB).Create(context.Background(), "journey test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &liveApp{App: app, base: base, key: key, smtp: smtp}
+}
+
+// serveApp builds the product from cfg and serves it on ln until the test
+// ends.
+func serveApp(t *testing.T, cfg config.Config, opts appOptions, ln net.Listener) *App {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	app, err := buildApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), opts)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -90,11 +103,7 @@ func startLiveOpts(t *testing.T, extra map[string]string, opts appOptions) *live
 		<-done
 		app.Close()
 	})
-	key, err := auth.NewAPIKeys(app.DB).Create(ctx, "journey test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &liveApp{App: app, base: base, key: key, smtp: smtp}
+	return app
 }
 
 // api sends a JSON request with the API key and decodes the JSON answer.
