@@ -42,6 +42,9 @@ type DeliveryOptions struct {
 	MaxSending int
 }
 
+// defaultMaxSending is DeliveryOptions.MaxSending when not set.
+const defaultMaxSending = 10
+
 // Delivery renders and sends queued messages; it is the worker of the
 // "mail.deliver" job.
 type Delivery struct {
@@ -100,7 +103,7 @@ func NewDelivery(db *sqlx.DB, sender Sender, composers map[string]Composer, opts
 		opts.Now = time.Now
 	}
 	if opts.MaxSending <= 0 {
-		opts.MaxSending = 10
+		opts.MaxSending = defaultMaxSending
 	}
 	d := &Delivery{db: db, sender: sender, composers: composers, opts: opts, stmts: newDeliveryStatements(db),
 		sending: make(chan struct{}, opts.MaxSending), unrecorded: map[int64]*Content{}}

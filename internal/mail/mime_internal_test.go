@@ -2,6 +2,8 @@ package mail
 
 import (
 	"bytes"
+	"io"
+	"mime/quotedprintable"
 	netmail "net/mail"
 	"regexp"
 	"strconv"
@@ -146,4 +148,81 @@ func TestTidyText(t *testing.T) {
 			t.Errorf("tidyText(%q) = %q, want %q", s, got, want)
 		}
 	}
+}
+
+// qpCases are bodies for the quoted-printable encoder: line ends of every
+// kind, spaces and tabs before them and at the end, "=" and UTF-8 at every
+// place of a line, lines of exactly the length where a soft break falls.
+var qpCases = []string{
+	"", "a", " ", "\t", "=", "\r", "\n", "\r\n", "\n\r", "\r\r\n", " \r\n", "a \n", "a\t\r\nb", "a \rb", "\r=\n",
+	"trailing space ", "trailing tab\t", "ü", "= \n=", "x  \n\n  \n",
+	strings.Repeat("a", 75), strings.Repeat("a", 76), strings.Repeat("a", 77), strings.Repeat("a", 74) + " ",
+	strings.Repeat("a", 75) + " ", strings.Repeat("a", 72) + "=", strings.Repeat("a", 73) + "=", strings.Repeat("a", 74) + "ü",
+	strings.Repeat("a", 72) + " \n", strings.Repeat("a", 73) + " \n", strings.Repeat("a", 74) + "\t\r\n",
+	strings.Repeat("<td style=\"padding:0\">cell ✓</td>", 40),
+	strings.Repeat("word ", 100) + "\n" + strings.Repeat("=", 200) + "\r\n" + strings.Repeat(" ", 160),
+}
+
+// stdQuotedPrintable is src as mime/quotedprintable's Writer encodes it.
+func stdQuotedPrintable(src string) string {
+	var b bytes.Buffer
+	w := quotedprintable.NewWriter(&b)
+	w.Write([]byte(src)) //nolint:errcheck // a bytes.Buffer does not fail
+	w.Close()            //nolint:errcheck // a bytes.Buffer does not fail
+	return b.String()
+}
+
+// checkQuotedPrintable checks appendQuotedPrintable on src: the Writer's
+// bytes exactly (after a prefix it must leave alone), lines of at most 76
+// bytes ending in CRLF with no space or tab before a line end, and the
+// Reader giving src back (line ends as CRLF).
+func checkQuotedPrintable(t *testing.T, src string) {
+	t.Helper()
+	got := string(appendQuotedPrintable([]byte("prefix\r\n"), src))
+	if !strings.HasPrefix(got, "prefix\r\n") {
+		t.Fatalf("%q: the prefix was changed: %q", src, got)
+	}
+	got = got[len("prefix\r\n"):]
+	if want := stdQuotedPrintable(src); got != want {
+		t.Fatalf("%q: encoded as\n%q\nwant (mime/quotedprintable)\n%q", src, got, want)
+	}
+	for i, l := range strings.Split(got, "\r\n") {
+		if len(l) > qpMaxLine || strings.ContainsAny(l, "\r\n") || strings.HasSuffix(l, " ") || strings.HasSuffix(l, "\t") {
+			t.Fatalf("%q: line %d of the encoding is %q", src, i, l)
+		}
+		for _, c := range []byte(l) {
+			if c >= 0x80 {
+				t.Fatalf("%q: line %d of the encoding has a raw non-ASCII byte: %q", src, i, l)
+			}
+		}
+	}
+	back, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(got)))
+	if err != nil {
+		t.Fatalf("%q: decoding %q: %v", src, got, err)
+	}
+	// The Reader gives every line end back as CRLF. A lone CR is a line
+	// end too, but the Writer takes an LF after it and encoded bytes as
+	// part of it ("\r=\n" is "\r\n=3D"): those are left out here.
+	if strings.Count(src, "\r") == strings.Count(src, "\r\n") {
+		if want := strings.ReplaceAll(strings.ReplaceAll(src, "\r\n", "\n"), "\n", "\r\n"); string(back) != want {
+			t.Fatalf("%q: decodes to %q", src, back)
+		}
+	}
+}
+
+// TestAppendQuotedPrintable checks the hand-written encoder against
+// mime/quotedprintable on bodies chosen for its edges.
+func TestAppendQuotedPrintable(t *testing.T) {
+	for _, src := range qpCases {
+		checkQuotedPrintable(t, src)
+	}
+}
+
+// FuzzAppendQuotedPrintable checks the encoder against mime/quotedprintable
+// on any body (go test -fuzz FuzzAppendQuotedPrintable ./internal/mail).
+func FuzzAppendQuotedPrintable(f *testing.F) {
+	for _, src := range qpCases {
+		f.Add(src)
+	}
+	f.Fuzz(checkQuotedPrintable)
 }

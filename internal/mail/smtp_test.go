@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"strings"
@@ -155,15 +156,19 @@ func TestSMTPSenderSendsBodiesIntact(t *testing.T) {
 	}
 }
 
-// TestSMTPSenderWaitsForEachReplyWithoutPipelining talks to a server that
-// does not offer PIPELINING (a scripted one: the test server offers it):
-// each command waits for its reply, and the message arrives dot-stuffed.
-func TestSMTPSenderWaitsForEachReplyWithoutPipelining(t *testing.T) {
+// scriptedSMTP is a minimal SMTP server for one connection that offers the
+// extensions caps (besides 8BITMIME) and records the conversation's lines;
+// a BDAT chunk is recorded as "chunk: " and its bytes. Without PIPELINING
+// in caps, a command sent before the reply to the last ends the
+// conversation with a line saying so. The returned function sends
+// mail.Message m through it and returns the conversation.
+func scriptedSMTP(t *testing.T, caps ...string) func(m mail.Message) []string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
+	pipelining := slices.Contains(caps, "PIPELINING")
 	got := make(chan []string, 1)
 	go func() {
 		var lines []string
@@ -184,19 +189,35 @@ func TestSMTPSenderWaitsForEachReplyWithoutPipelining(t *testing.T) {
 			}
 			line = strings.TrimSuffix(line, "\r\n")
 			lines = append(lines, line)
+			var size int
 			switch {
 			case inData && line == ".":
 				inData = false
 				reply("250 queued")
 			case inData:
-			case r.Buffered() > 0:
+			case r.Buffered() > 0 && !pipelining:
 				lines = append(lines, "(a command sent before the reply to the last)")
 				return
 			case strings.HasPrefix(line, "EHLO"):
-				reply("250-localhost\r\n250 8BITMIME")
+				ext := append([]string{"localhost"}, caps...)
+				for _, e := range ext {
+					reply("250-" + e)
+				}
+				reply("250 8BITMIME")
 			case strings.HasPrefix(line, "DATA"):
 				inData = true
 				reply("354 go ahead")
+			case strings.HasPrefix(line, "BDAT"):
+				if _, err := fmt.Sscanf(line, "BDAT %d LAST", &size); err != nil {
+					reply("501 bad BDAT")
+					continue
+				}
+				chunk := make([]byte, size)
+				if _, err := io.ReadFull(r, chunk); err != nil {
+					return
+				}
+				lines = append(lines, "chunk: "+string(chunk))
+				reply("250 queued")
 			case strings.HasPrefix(line, "QUIT"):
 				reply("221 bye")
 				return
@@ -205,16 +226,25 @@ func TestSMTPSenderWaitsForEachReplyWithoutPipelining(t *testing.T) {
 			}
 		}
 	}()
-	s, err := mail.NewSMTPSender("smtp://"+l.Addr().String()+"?tls=none&timeout=5s", "hello@shop.test")
-	if err != nil {
-		t.Fatal(err)
+	return func(m mail.Message) []string {
+		s, err := mail.NewSMTPSender("smtp://"+l.Addr().String()+"?tls=none&timeout=5s", "hello@shop.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Send(context.Background(), "", m); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		return <-got
 	}
-	m := mail.Message{To: "ada@example.com", Subject: "dots", Text: ".hi\n"}
-	if err := s.Send(context.Background(), "", m); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	lines := <-got
+}
+
+// TestSMTPSenderWaitsForEachReplyWithoutPipelining talks to a server that
+// does not offer PIPELINING (a scripted one: the test server offers it):
+// each command waits for its reply, and the message arrives dot-stuffed.
+func TestSMTPSenderWaitsForEachReplyWithoutPipelining(t *testing.T) {
+	send := scriptedSMTP(t, "CHUNKING")
+	lines := send(mail.Message{To: "ada@example.com", Subject: "dots", Text: ".hi\n"})
 	want := []string{"MAIL FROM:<hello@shop.test> BODY=8BITMIME", "RCPT TO:<ada@example.com>", "DATA"}
 	i := slices.Index(lines, want[0])
 	if i < 0 || len(lines) < i+3 || !slices.Equal(lines[i:i+3], want) {
@@ -222,5 +252,40 @@ func TestSMTPSenderWaitsForEachReplyWithoutPipelining(t *testing.T) {
 	}
 	if !slices.Contains(lines, "..hi") || !slices.Contains(lines, "QUIT") {
 		t.Fatalf("conversation %q: no dot-stuffed body line or no QUIT", lines)
+	}
+}
+
+// TestSMTPSenderPipelinesDataWithoutChunking: a server that offers
+// PIPELINING but not CHUNKING gets MAIL, RCPT and DATA together, then the
+// message dot-stuffed.
+func TestSMTPSenderPipelinesDataWithoutChunking(t *testing.T) {
+	send := scriptedSMTP(t, "PIPELINING")
+	lines := send(mail.Message{To: "ada@example.com", Subject: "dots", Text: ".hi\n"})
+	want := []string{"MAIL FROM:<hello@shop.test> BODY=8BITMIME", "RCPT TO:<ada@example.com>", "DATA"}
+	i := slices.Index(lines, want[0])
+	if i < 0 || len(lines) < i+3 || !slices.Equal(lines[i:i+3], want) {
+		t.Fatalf("conversation %q, want %q in it", lines, want)
+	}
+	if !slices.Contains(lines, "..hi") || !slices.Contains(lines, ".") {
+		t.Fatalf("conversation %q: no dot-stuffed body line or no final dot", lines)
+	}
+}
+
+// TestSMTPSenderSendsChunksWhenOffered: a server that offers PIPELINING
+// and CHUNKING gets MAIL, RCPT and BDAT LAST with the message as it is (no
+// dot-stuffing: BDAT counts its bytes), and no DATA.
+func TestSMTPSenderSendsChunksWhenOffered(t *testing.T) {
+	send := scriptedSMTP(t, "PIPELINING", "CHUNKING")
+	lines := send(mail.Message{To: "ada@example.com", Subject: "dots", Text: ".hi\n..two\nend"})
+	i := slices.Index(lines, "MAIL FROM:<hello@shop.test> BODY=8BITMIME")
+	if i < 0 || len(lines) < i+4 || lines[i+1] != "RCPT TO:<ada@example.com>" || !strings.HasPrefix(lines[i+2], "BDAT ") {
+		t.Fatalf("conversation %q, want MAIL, RCPT and BDAT in it", lines)
+	}
+	chunk, ok := strings.CutPrefix(lines[i+3], "chunk: ")
+	if !ok || lines[i+2] != fmt.Sprintf("BDAT %d LAST", len(chunk)) || slices.Contains(lines, "DATA") {
+		t.Fatalf("conversation %q: no single last chunk of the message's size, or a DATA", lines)
+	}
+	if !strings.Contains(chunk, "\r\n.hi\r\n..two\r\nend\r\n") || !strings.HasSuffix(chunk, "end\r\n") || !strings.Contains(chunk, "Subject: dots\r\n") {
+		t.Fatalf("chunk %q: not the message as written, ending with a line break", chunk)
 	}
 }
