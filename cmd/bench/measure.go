@@ -127,7 +127,7 @@ func serverLoads(ctx context.Context, o options, cl *cluster, srv *proc, prof *p
 		// then the walk over the same orders (the steady state).
 		cold, pages := orderPageColdLoad(srv.base, shoppers, o)
 		rec.AddLoad(report(log, bench.RunFixed(ctx, cold, pages)))
-		share := cacheShare(ctx, srv.base, func() {
+		share, memo := cacheShares(ctx, srv.base, func() {
 			measured(ctx, o, newCPUMeter(ctx, cl.db, srv.cmd.Process.Pid), rec, log, func() bench.Result {
 				return prof.during(ctx, "order_page", o, func() bench.Result {
 					return stats.during(ctx, "order_page", func() bench.Result { return bench.Run(ctx, orderPageLoad(srv.base, shoppers, o)) })
@@ -137,6 +137,12 @@ func serverLoads(ctx context.Context, o options, cl *cluster, srv *proc, prof *p
 		if share >= 0 {
 			rec.Metrics["order_page.cache_hit_pct"] = share
 			note := fmt.Sprintf("order page: %.1f%% of its parts (order, returns, reviews, guides, recommendations) were served from the page caches, warm-up included (order_page_cold, before it, read each order once from the database)", share)
+			rec.Notes = append(rec.Notes, note)
+			fmt.Fprintln(log, note)
+		}
+		if memo >= 0 {
+			rec.Metrics["order_page.session_memo_hit_pct"] = memo
+			note := fmt.Sprintf("order page: %.1f%% of its session reads (session, cache epochs, the order's versions) were answered from memory without the database, warm-up included (the change feed, internal/changefeed)", memo)
 			rec.Notes = append(rec.Notes, note)
 			fmt.Fprintln(log, note)
 		}
