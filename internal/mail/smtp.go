@@ -262,18 +262,7 @@ func (s *SMTPSender) transact(conn *smtp.Client, envFrom, rcpt string, msg []byt
 		// Every reply is read, so the connection stays in step even when
 		// one is a refusal (a server reads a refused BDAT's chunk and
 		// refuses it too); the first refusal says what failed.
-		_, _, mailErr := t.ReadResponse(250)
-		_, _, rcptErr := t.ReadResponse(25)
-		_, _, dataErr := t.ReadResponse(250)
-		switch {
-		case mailErr != nil:
-			return stageMail, mailErr
-		case rcptErr != nil:
-			return stageRcpt, rcptErr
-		case dataErr != nil:
-			return stageData, dataErr
-		}
-		return stageDone, nil
+		return readPipelined(t, 250, stageDone)
 	}
 	// The body of DATA, dot-stuffed and ended, made whole before it is
 	// sent so that it goes out in one write: through the connection's 4 KB
@@ -285,16 +274,8 @@ func (s *SMTPSender) transact(conn *smtp.Client, envFrom, rcpt string, msg []byt
 		if err := t.PrintfLine("%s\r\nRCPT TO:%s\r\nDATA", mailCmd, rcpt); err != nil {
 			return stageMail, err
 		}
-		_, _, mailErr := t.ReadResponse(250)
-		_, _, rcptErr := t.ReadResponse(25)
-		_, _, dataErr := t.ReadResponse(354)
-		switch {
-		case mailErr != nil:
-			return stageMail, mailErr
-		case rcptErr != nil:
-			return stageRcpt, rcptErr
-		case dataErr != nil:
-			return stageData, dataErr
+		if stage, err := readPipelined(t, 354, stageData); err != nil {
+			return stage, err
 		}
 	} else {
 		if _, _, err := cmd(t, 250, mailCmd); err != nil {
@@ -403,4 +384,23 @@ func domainOf(address string) string {
 		return address[i+1:]
 	}
 	return "localhost"
+}
+
+// readPipelined reads the replies to a pipelined MAIL, RCPT and DATA (or
+// BDAT, whose reply is the message's) and returns the stage of the first
+// refusal, or ok when there was none. Every reply is read, so the
+// connection stays in step even after a refusal.
+func readPipelined(t *textproto.Conn, dataCode int, ok string) (string, error) {
+	_, _, mailErr := t.ReadResponse(250)
+	_, _, rcptErr := t.ReadResponse(25)
+	_, _, dataErr := t.ReadResponse(dataCode)
+	switch {
+	case mailErr != nil:
+		return stageMail, mailErr
+	case rcptErr != nil:
+		return stageRcpt, rcptErr
+	case dataErr != nil:
+		return stageData, dataErr
+	}
+	return ok, nil
 }
